@@ -1,0 +1,117 @@
+"""`gridbot roster check|import FILE`: validate a roster (YAML or 花名册 .xlsx/.csv) and load it into the DB.
+
+Exit codes: 0 ok; 2 invalid roster (the Chinese message on stderr); 1 database problem.
+Phone numbers are only ever printed masked (138****5678).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from bot.cli.db_cmd import URL_HELP
+from config.roster import Roster, RosterError, apply_roster, load_roster, person_line, summarize
+from storage.db import describe_url, make_engine, resolve_url
+from storage.migrate import upgrade
+
+FILE_HELP = "花名册文件：.yaml / .xlsx / .csv（格式见 config/ROSTER.md）/ roster file"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "roster",
+        help="花名册校验与导入 / validate and import the roster",
+        description="花名册（网格、人员、督办、规则）校验与导入 / validate and import the roster.",
+    )
+    actions = parser.add_subparsers(dest="roster_action", metavar="<action>")
+
+    check = actions.add_parser(
+        "check",
+        help="校验花名册并显示统计 / validate a roster and print a summary",
+        description="校验花名册并显示统计（手机号打码）/ validate and summarise (phones masked).",
+    )
+    check.add_argument("file", metavar="FILE", help=FILE_HELP)
+    check.add_argument(
+        "-v", "--verbose", action="store_true", help="逐个列出网格和人员 / list every grid and person"
+    )
+    check.set_defaults(func=_check)
+
+    imp = actions.add_parser(
+        "import",
+        help="校验并导入花名册到数据库 / validate and import a roster into the database",
+        description="校验花名册，必要时升级数据库，然后在一个事务中导入；重复导入不会产生重复数据 / "
+        "validate, upgrade the database if needed, apply in one transaction (idempotent).",
+    )
+    imp.add_argument("file", metavar="FILE", help=FILE_HELP)
+    imp.add_argument("--url", help=URL_HELP)
+    imp.set_defaults(func=_import)
+
+    def _help(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(func=_help)
+
+
+def _load(path: str) -> Roster | None:
+    try:
+        return load_roster(path)
+    except RosterError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def _details(roster: Roster) -> list[str]:
+    lines = []
+    for community in roster.communities:
+        lines.append(f"{community.name}（{community.code}，{community.street or '街道未填'}）")
+        for ref in community.supervisors:
+            lines.append(f"  {ref.level}级督办 {ref.title or ''} {person_line(roster.person(ref.person))}")
+        for grid in community.grids:
+            chiefs = "、".join(person_line(roster.person(s.person)) for s in grid.supervisors) or "未指定"
+            lines.append(f"  {grid.name}（{grid.code}）综合网格长：{chiefs}")
+            for micro in grid.micro_grids:
+                kind = "商户" if micro.kind == "merchant" else "住宅"
+                members = "、".join(roster.person(m).name for m in micro.members) or "无"
+                lines.append(
+                    f"    {micro.name}［{kind}］群「{micro.room_topic or '未填'}」"
+                    f" 微网格长 {person_line(roster.person(micro.leader))}；成员 {members}"
+                )
+    return lines
+
+
+def _check(args: argparse.Namespace) -> int:
+    roster = _load(args.file)
+    if roster is None:
+        return 2
+    print(f"花名册 {args.file} 校验通过 / roster OK")
+    for line in summarize(roster) + (_details(roster) if args.verbose else []):
+        print(line)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    roster = _load(args.file)
+    if roster is None:
+        return 2
+    where = describe_url(resolve_url(args.url))
+    try:
+        revision = upgrade(args.url)
+        engine = make_engine(args.url)
+        try:
+            with Session(engine) as session:
+                summary = apply_roster(session, roster)
+                session.commit()
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"导入失败，数据库未改动 / import failed, nothing written ({where}): {reason}", file=sys.stderr)
+        return 1
+    print(f"花名册 {args.file} 已导入 {where}（数据库版本 {revision}）/ imported")
+    for line in summarize(roster) + summary.lines():
+        print(line)
+    return 0

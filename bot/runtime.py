@@ -1,0 +1,51 @@
+"""Wiring shared by `gridbot simulate`, `gridbot serve` and the tests: database, roster, services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from config.roster import Roster, apply_roster
+from handlers.clock import Clock
+from handlers.context import Services
+from handlers.policy import WorkflowPolicy
+from handlers.templates import Templates
+from handlers.workdays import WorkCalendar
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+
+def policy_from_roster(roster: Roster) -> WorkflowPolicy:
+    from config.roster import workflow_policy
+
+    return workflow_policy(roster)
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    services: Services
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @property
+    def session_factory(self) -> Callable[[], Session]:
+        return self.session
+
+
+def open_runtime(url: str | None, roster: Roster | None, clock: Clock, holiday_file: Path | None = None) -> Runtime:
+    """Upgrade the database to head, apply the roster (if given) and build the services."""
+    upgrade(url)
+    engine = make_engine(url)
+    policy = policy_from_roster(roster) if roster is not None else WorkflowPolicy()
+    if roster is not None:
+        with Session(engine) as session:
+            apply_roster(session, roster)
+            session.commit()
+    services = Services(clock=clock, policy=policy, texts=Templates(), calendar=WorkCalendar(holiday_file))
+    return Runtime(engine=engine, services=services)

@@ -1,0 +1,106 @@
+"""Commands that are not about one ticket or incident: help, stats, bind, and unknown words."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from handlers.context import MessageContext
+from handlers.router import Router
+from storage.models import CompGrid, MicroGrid, PatrolReport, Ticket
+
+router = Router("commands")
+
+
+@router.message(kind="command", command="help")
+async def help_(ctx: MessageContext) -> None:
+    ctx.reply("reply", ctx.render("help"))
+
+
+@router.message(kind="command", command="bind")
+async def bind(ctx: MessageContext) -> None:
+    """An administrator binds this group chat to a micro-grid: `#绑定 3号楼微网格`."""
+    if not ctx.sender.person.is_admin:
+        ctx.reply("reply", ctx.render("refused", action="绑定群聊", who="管理员"))
+        return
+    if not ctx.in_group or not ctx.event.room_id:
+        ctx.reply("reply", ctx.render("refused", action="绑定", who="在要绑定的群里由管理员"))
+        return
+    name = ctx.parsed.args.text if ctx.parsed.args else ""
+    grid = ctx.store.find_grid(name)
+    if grid is None:
+        ctx.reply_private("reply", ctx.render("bind_unknown", name=name[:40]))
+        return
+    ctx.store.bind_room(grid, ctx.event.room_id, ctx.event.room_topic)
+    ctx.grid = grid
+    ctx.reply("reply", ctx.render("bound", grid=grid.name))
+
+
+def scope_grids(ctx: MessageContext) -> tuple[str, list[MicroGrid]]:
+    """The grids a sender may see statistics for: a supervisor's area, else their own grid."""
+    store = ctx.store
+    rows = store.supervisor_rows(ctx.sender.id)
+    if rows:
+        top = max(rows, key=lambda r: r.level)
+        stmt = select(MicroGrid).where(col(MicroGrid.active).is_(True))
+        if top.level == 1 and top.comp_grid_id is not None:
+            stmt = stmt.where(MicroGrid.comp_grid_id == top.comp_grid_id)
+            comp = store.comp_grid(top.comp_grid_id)
+            label = comp.name if comp else "本综合网格"
+        elif top.community_id is not None:
+            stmt = stmt.join(CompGrid, col(CompGrid.id) == MicroGrid.comp_grid_id).where(
+                CompGrid.community_id == top.community_id
+            )
+            label = "本社区"
+        else:
+            label = "全街道"
+        return label, list(store.session.exec(stmt))
+    if ctx.grid is not None:
+        return ctx.grid.name, [ctx.grid]
+    return "", []
+
+
+@router.message(kind="command", command="stats")
+async def stats(ctx: MessageContext) -> None:
+    if not (ctx.sender.is_staff or ctx.sender.is_supervisor):
+        ctx.reply("reply", ctx.render("refused", action="查看统计", who="网格员或上级网格长"))
+        return
+    label, grids = scope_grids(ctx)
+    ids = [g.id for g in grids if g.id is not None]
+    day = ctx.today()
+    session = ctx.store.session
+    statuses = dict.fromkeys(("zero", "basic", "major", "missed"), 0)
+    for status, n in session.exec(
+        select(PatrolReport.status, func.count())
+        .where(PatrolReport.day == day, col(PatrolReport.micro_grid_id).in_(ids))
+        .group_by(PatrolReport.status)
+    ):
+        statuses[status] = int(n)
+    start = datetime.combine(day, time(0), ctx.policy.tz)
+    end = start + timedelta(days=1)
+    in_scope = col(Ticket.micro_grid_id).in_(ids)
+    new = session.exec(select(func.count()).where(in_scope, col(Ticket.created_at) >= start,
+                                                  col(Ticket.created_at) < end)).one()
+    closed = session.exec(select(func.count()).where(in_scope, col(Ticket.resolved_at) >= start,
+                                                     col(Ticket.resolved_at) < end)).one()
+    overdue = session.exec(select(func.count()).where(
+        in_scope, col(Ticket.status).in_(("open", "accepted", "suspended")), col(Ticket.deadline) < ctx.now
+    )).one()
+    reported = statuses["zero"] + statuses["basic"] + statuses["major"]
+    text = ctx.render(
+        "stats", scope=label, day=f"{day.month}月{day.day}日", total=len(ids), reported=reported,
+        zero=statuses["zero"], basic=statuses["basic"], major=statuses["major"],
+        missing=len(ids) - reported, new_tickets=new, closed=closed, overdue=overdue,
+    )
+    ctx.reply_private("reply", text) if not ctx.in_group else ctx.reply("reply", text)
+
+
+@router.message(any_command=True)
+async def unknown(ctx: MessageContext) -> None:
+    """A `#word` the bot does not know: say so and show what it does know."""
+    args = ctx.parsed.args
+    word = (args.text.split()[0] if args and args.text.strip() else "")[:20]
+    prefix = ctx.render("unknown_command", word=word) + "\n" if word else ""
+    ctx.reply("reply", prefix + ctx.render("help"))

@@ -1,0 +1,126 @@
+"""Where: building (楼栋), unit (单元), floor (楼层) and room (室) from normalised text.
+
+Numbers only count next to an address marker (号楼, 栋, 幢, 座, #, 单元, 楼/层, 室) or in the
+`7-2-402` form, so dates (11月23日), clock times (晚上8点) and grid names (第3网格) never
+become building numbers. Chinese numerals are converted with `numerals`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handlers.parsing.numerals import CN_NUM_CHARS, cn_to_digits, cn_to_int
+
+_CN = f"[{CN_NUM_CHARS}]"
+_NUM = rf"(?:[0-9]{{1,3}}|{_CN}{{1,4}})"
+
+# 7-2-402: building-unit-room. The lookarounds keep dates (2026-11-23) and phones out.
+_TRIPLE = re.compile(r"(?<![0-9./-])([0-9]{1,3})-([0-9]{1,2})-([0-9]{3,4})(?![0-9.:/-])")
+# 7号楼 7栋 7幢 7#楼 7# 第5栋 二十三号楼; `座` only after digits (一座桥 is not a building).
+_BUILDING = re.compile(
+    rf"(?<![0-9{CN_NUM_CHARS}./-])(?:第)?({_NUM})\s*(?:号楼|号栋|号院|栋|幢|#)"
+    rf"|(?<![0-9./-])([0-9]{{1,3}})\s*座"
+)
+_UNIT = re.compile(rf"(?<![0-9{CN_NUM_CHARS}~至到-])({_NUM})\s*单元")
+# 三楼 5层 11F 负一层; a number directly before 楼 (号楼 has 号 in between).
+_FLOOR = re.compile(
+    rf"(?<![0-9{CN_NUM_CHARS}#-])(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘])|层|[Ff](?![A-Za-z]))"
+)
+# 203室, 二〇三室, 502房; a 3-4 digit number right after a building/unit marker.
+_ROOM_MARKED = re.compile(rf"({_CN}{{2,5}}|[0-9]{{2,4}})\s*(?:室|房间|号房)")
+_ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?)\s*([0-9]{3,4})(?![0-9])")
+# A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
+_ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
+_NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
+_HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
+_DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
+
+
+@dataclass(slots=True)
+class Address:
+    building: int | None = None
+    unit: int | None = None
+    floor: int | None = None
+    room: str | None = None
+
+
+def _building(text: str) -> int | None:
+    for match in _BUILDING.finditer(text):
+        start = match.start()
+        # 11月3号楼下… is a date followed by 楼下, not building 3.
+        if start > 0 and text[start - 1] == "月" and "号" in match.group(0):
+            continue
+        span = match.group(1) or match.group(2)
+        value = cn_to_int(span)
+        if value is not None and 0 < value < 1000:
+            return value
+    return None
+
+
+def _unit(text: str) -> int | None:
+    for match in _UNIT.finditer(text):
+        value = cn_to_int(match.group(1))
+        if value is not None and 0 < value < 100:
+            return value
+    return None
+
+
+def _floor(text: str) -> int | None:
+    for match in _FLOOR.finditer(text):
+        value = cn_to_int(match.group(2))
+        if value is None or not 0 < value < 200:
+            continue
+        return -value if match.group(1) else value
+    return None
+
+
+def _plausible_room(text: str, match: re.Match[str]) -> bool:
+    digits = match.group(1)
+    if digits in _HOTLINES:
+        return False
+    end = match.end()
+    if end < len(text) and text[end] in _NOT_ROOM_AFTER:
+        return False
+    before = text[max(0, match.start() - 3) : match.start()]
+    if any(word in before for word in _DIAL_BEFORE):
+        return False
+    number = int(digits)
+    # floor 1-60, door 01-40: 1000 元, 2026, 150 are not rooms.
+    return 1 <= number // 100 <= 60 and 1 <= number % 100 <= 40
+
+
+def _room(text: str, has_place: bool) -> str | None:
+    match = _ROOM_MARKED.search(text)
+    if match is not None:
+        room = cn_to_digits(match.group(1))
+        if room:
+            return room
+    match = _ROOM_AFTER.search(text)
+    if match is not None:
+        return match.group(1)
+    if not has_place:
+        return None
+    for bare in _ROOM_BARE.finditer(text):
+        if _plausible_room(text, bare):
+            return bare.group(1)
+    return None
+
+
+def extract_address(text: str) -> Address:
+    """First building, unit, floor and room mentioned; None for what is not written."""
+    addr = Address()
+    triple = _TRIPLE.search(text)
+    if triple is not None:
+        addr.building = int(triple.group(1))
+        addr.unit = int(triple.group(2))
+        addr.room = triple.group(3)
+    if addr.building is None:
+        addr.building = _building(text)
+    if addr.unit is None:
+        addr.unit = _unit(text)
+    addr.floor = _floor(text)
+    if addr.room is None:
+        has_place = addr.building is not None or addr.unit is not None or "楼上" in text or "住" in text
+        addr.room = _room(text, has_place)
+    return addr

@@ -1,0 +1,92 @@
+"""`Parser`: one chat message → ParseResult. Never raises; always returns a valid kind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from handlers.parsing.address import extract_address
+from handlers.parsing.classify import Classifier
+from handlers.parsing.commands import CommandParser, is_command
+from handlers.parsing.lexicon import Lexicon, load_lexicon
+from handlers.parsing.normalize import normalize_parts
+from handlers.parsing.pii import blank_pii, find_pii, mask_pii
+from handlers.parsing.result import KINDS, ParseResult
+from handlers.parsing.times import extract_times
+
+# Rules read at most this many characters: a 1 MB paste is classified by its start
+# (every real report fits), while PII masking still covers the whole text in one linear pass.
+CLASSIFY_CHARS = 2000
+_BASIC_KINDS = frozenset({"basic"})
+
+
+class Parser:
+    """Loads the lexicon once (config/parser/*.yaml, or `lexicon_dir`) and parses messages."""
+
+    def __init__(self, lexicon_dir: Path | None = None) -> None:
+        self.lexicon: Lexicon = load_lexicon(lexicon_dir)
+        self._classifier = Classifier(self.lexicon)
+        self._commands = CommandParser(self.lexicon)
+
+    def parse(
+        self,
+        text: str,
+        chat: str = "group",
+        role: str | None = None,
+        now: datetime | None = None,
+    ) -> ParseResult:
+        try:
+            return self._parse(text, chat, role, now)
+        except Exception:  # last line of defence: a message must never crash the bot
+            safe = text if isinstance(text, str) else str(text)
+            return ParseResult(kind="other", text="", masked_text=mask_pii(safe[:CLASSIFY_CHARS]))
+
+    def _parse(self, text: str, chat: str, role: str | None, now: datetime | None) -> ParseResult:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        mentions, norm = normalize_parts(text)
+        pii, masked = find_pii(norm)
+        head = blank_pii(norm[:CLASSIFY_CHARS], [s for s in pii if s.start < CLASSIFY_CHARS])
+        result = ParseResult(kind="other", text=norm, masked_text=masked, pii=pii)
+        if is_command(head):
+            result.kind = "command"
+            result.command, result.args = self._commands.parse(head)
+        else:
+            verdict = self._classifier.classify(head, role, "@所有人" in mentions)
+            result.kind = verdict.kind if verdict.kind in KINDS else "other"  # type: ignore[assignment]
+            result.category = verdict.category
+            result.handled = verdict.handled if verdict.kind in _BASIC_KINDS else None
+            if result.kind == "basic" and verdict.category is not None:
+                result.grade_hint = self._grade(head, verdict.category)
+        addr = extract_address(head)
+        result.building, result.unit, result.floor, result.room = (
+            addr.building,
+            addr.unit,
+            addr.floor,
+            addr.room,
+        )
+        result.times = extract_times(head, now)
+        return result
+
+    def _grade(self, text: str, category: str) -> str:
+        for grade, regex in self.lexicon.grade_keywords:  # C, then B, then A
+            if regex is not None and grade != "A" and regex.search(text):
+                return grade
+        return self.lexicon.grade_default.get(category, "A")
+
+
+_default: Parser | None = None
+
+
+def default_parser() -> Parser:
+    global _default
+    if _default is None:
+        _default = Parser()
+    return _default
+
+
+def parse(
+    text: str, chat: str = "group", role: str | None = None, now: datetime | None = None
+) -> ParseResult:
+    """Parse with the lazily created default Parser."""
+    return default_parser().parse(text, chat=chat, role=role, now=now)

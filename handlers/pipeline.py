@@ -1,0 +1,174 @@
+"""The inbound pipeline: typed event → dedupe + store → parse → route to a handler → outbox → commit.
+
+One inbound message is one transaction: its record, its effects (patrol, ticket, incident, points)
+and its replies (outbox rows) commit together or not at all. A message id seen before is dropped
+at the first insert, so a duplicate or replayed event is processed once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from handlers import commands, incidents, reports, tickets
+from handlers.context import MessageContext, Services
+from handlers.events import (
+    InboundEvent,
+    MemberJoined,
+    MemberLeft,
+    MessageReceived,
+    MessageRecalled,
+    Outbound,
+    RoomRenamed,
+)
+from handlers.identity import resolve_grid, resolve_person, sender_of
+from handlers.outbox import Mailer
+from handlers.parsing import Parser, mask_pii
+from handlers.photos import attach_photo
+from handlers.router import Router
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_CHARS = 100_000  # a 1 MB message is kept to this much; the parser reads less still
+
+
+def default_router() -> Router:
+    router = Router("gridbot")
+    for module in (reports, tickets, incidents, commands):
+        router.include(module.router)
+    return router
+
+
+@dataclass
+class Outcome:
+    duplicate: bool = False
+    inbound_id: int | None = None
+    kind: str | None = None
+    outbound: list[Outbound] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        services: Services,
+        parser: Parser | None = None,
+        router: Router | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.services = services
+        self.parser = parser or Parser()
+        self.router = router or default_router()
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        if isinstance(event, MessageReceived):
+            return await self.handle_message(event)
+        if isinstance(event, MessageRecalled):
+            return self.handle_recall(event)
+        if isinstance(event, RoomRenamed):
+            with self.session_factory() as session:
+                Store(session).rename_room(event.room_id, event.new_topic)
+                session.commit()
+            return Outcome()
+        if isinstance(event, MemberJoined | MemberLeft):
+            log.info("%s room=%s members=%d", type(event).__name__, event.room_id, len(event.member_ids))
+        return Outcome()
+
+    async def handle_message(self, event: MessageReceived) -> Outcome:
+        text = event.text[:MAX_STORED_CHARS]
+        try:
+            with self.session_factory() as session:
+                outcome = await self._process(session, event, text)
+                if not outcome.duplicate:
+                    session.commit()
+                return outcome
+        except Exception as exc:  # a bug must not lose the message: keep it, marked, and move on
+            log.exception("failed to process message %s: %s", event.message_id, mask_pii(text[:200]))
+            return self._keep_failed(event, text, exc)
+
+    async def _process(self, session: Session, event: MessageReceived, text: str) -> Outcome:
+        store = Store(session)
+        inbound_id = store.insert_inbound(event, text)
+        if inbound_id is None:
+            return Outcome(duplicate=True)
+        grid = store.grid_for_room(event.room_id, event.room_topic) if event.room_id or event.room_topic else None
+        person = resolve_person(store, event, grid)
+        if grid is None:
+            grid = resolve_grid(store, event, person)
+        sender = sender_of(store, person, grid)
+        parsed = self.parser.parse(text, chat=str(event.chat), role=sender.role, now=event.at)
+        record = store.inbound(inbound_id)
+        assert record is not None
+        record.kind = parsed.kind
+        record.masked_text = parsed.masked_text[:4000]
+        record.parsed = _summary(parsed.to_json())
+        record.person_id = person.id
+        record.micro_grid_id = grid.id if grid else None
+        store.add(record)
+        mailer = Mailer(store, event.at, f"in:{event.account}:{event.message_id}", event.account)
+        ctx = MessageContext(
+            event=event, parsed=parsed, store=store, services=self.services, sender=sender,
+            grid=grid, inbound_id=inbound_id, mailer=mailer,
+        )
+        if event.image_path:
+            attach_photo(ctx)
+        else:
+            await self.router.dispatch(ctx)
+        return Outcome(inbound_id=inbound_id, kind=parsed.kind, outbound=mailer.sent, notes=ctx.notes)
+
+    def _keep_failed(self, event: MessageReceived, text: str, exc: Exception) -> Outcome:
+        with self.session_factory() as session:
+            store = Store(session)
+            inbound_id = store.insert_inbound(event, text)
+            if inbound_id is None:
+                return Outcome(duplicate=True, error=str(exc))
+            record = store.inbound(inbound_id)
+            assert record is not None
+            record.kind = "error"
+            record.masked_text = mask_pii(text[:4000])
+            record.parsed = {"error": f"{type(exc).__name__}: {mask_pii(str(exc))[:500]}"}
+            store.add(record)
+            session.commit()
+        return Outcome(inbound_id=inbound_id, kind="error", error=str(exc))
+
+    def handle_recall(self, event: MessageRecalled) -> Outcome:
+        """A recalled message: its record and what it created are marked, never silently kept."""
+        with self.session_factory() as session:
+            store = Store(session)
+            record = store.inbound_by_platform_id(event.account, event.message_id)
+            if record is None or record.id is None:
+                return Outcome()
+            record.recalled = True
+            store.add(record)
+            for ticket in store.tickets_by_message(record.id):
+                ticket.recalled = True
+                store.add(ticket)
+                store.add_ticket_event(ticket, event.at, record.person_id, "recalled", "原消息已撤回")
+            for incident in store.incidents_by_message(record.id):
+                # Escalation goes on: a recalled emergency may still be real; supervisors decide.
+                incident.recalled = True
+                store.add(incident)
+            mark_patrol_entries_recalled(store, record.id)
+            session.commit()
+            return Outcome(inbound_id=record.id, notes=["recalled"])
+
+
+def mark_patrol_entries_recalled(store: Store, inbound_id: int) -> None:
+    from sqlmodel import select
+
+    from storage.models import PatrolEntry
+
+    for entry in store.session.exec(select(PatrolEntry).where(PatrolEntry.message_id == inbound_id)):
+        entry.recalled = True
+        store.session.add(entry)
+
+
+def _summary(data: dict[str, object]) -> dict[str, object]:
+    """What of the parse is kept with the message: the structured fields, not the texts again."""
+    return {k: v for k, v in data.items() if k not in ("text", "masked_text", "pii")}

@@ -1,0 +1,119 @@
+"""Engines and sessions: one embedded SQLite file by default, PostgreSQL in production.
+
+Which database:
+
+1. the `url` argument (tests, `--url` on the command line), else
+2. env `GRIDBOT_DATABASE_URL` (production: `postgresql://user:pass@host/db`), else
+3. `$GRIDBOT_DATA_DIR/gridbot.sqlite3` (default data dir `./data`).
+
+`postgresql://` and `postgres://` are rewritten to the psycopg 3 driver (`postgresql+psycopg://`),
+the only PostgreSQL driver installed. A bare file path is taken as a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+ENV_DATABASE_URL = "GRIDBOT_DATABASE_URL"
+ENV_DATA_DIR = "GRIDBOT_DATA_DIR"
+SQLITE_FILENAME = "gridbot.sqlite3"
+
+# Applied on every new SQLite connection: these pragmas (except journal_mode) are per connection.
+# WAL lets the dashboard read while the bot writes; NORMAL is durable enough under WAL and much
+# faster than FULL; busy_timeout makes a second writer wait instead of failing at once.
+SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
+    ("journal_mode", "WAL"),
+    ("foreign_keys", "ON"),
+    ("busy_timeout", "5000"),
+    ("synchronous", "NORMAL"),
+)
+
+
+def default_sqlite_path() -> Path:
+    return Path(os.environ.get(ENV_DATA_DIR) or "data") / SQLITE_FILENAME
+
+
+def resolve_url(url: str | None = None) -> URL:
+    """The URL to use (see the module docstring), with the driver normalised."""
+    raw = url or os.environ.get(ENV_DATABASE_URL) or ""
+    if not raw:
+        return make_url(f"sqlite:///{default_sqlite_path()}")
+    if "://" not in raw:  # a plain path: the embedded database somewhere else
+        return make_url(f"sqlite:///{raw}")
+    parsed = make_url(raw)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def describe_url(url: str | URL | None) -> str:
+    """The URL with its password hidden, for logs and command output."""
+    if url is None:
+        return describe_url(resolve_url(None))
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except ArgumentError:
+        return "<无效的数据库地址 / invalid database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str | None = None, *, sqlite_immediate: bool = False, echo: bool = False) -> Engine:
+    """An engine for `url` (or the configured default), ready for the bot's access pattern.
+
+    `sqlite_immediate`: start SQLite transactions with BEGIN IMMEDIATE, so concurrent writers queue
+    on busy_timeout instead of failing when a read transaction upgrades to a write (SQLITE_BUSY is
+    not retried for that case). Off by default because it also makes pure readers queue.
+    """
+    parsed = resolve_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, immediate=sqlite_immediate, echo=echo)
+    return create_engine(
+        parsed,
+        echo=echo,
+        pool_pre_ping=True,  # survive PostgreSQL restarts and idle connections cut by firewalls
+        pool_size=5,
+        max_overflow=10,
+        pool_recycle=1800,
+        pool_timeout=30,
+    )
+
+
+def _sqlite_engine(parsed: URL, *, immediate: bool, echo: bool) -> Engine:
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, echo=echo)
+    begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Pragmas first, outside any transaction (foreign_keys is a no-op inside one). Then take
+        # BEGIN away from the sqlite3 module: its legacy mode does not begin before DDL or
+        # SAVEPOINT, which breaks transactional migrations and nested transactions.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for name, value in SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {name}={value}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin_sql)
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work. Objects are not expired on commit, so a caller can still read
+    what it wrote (to compose a reply, say) without a second round trip."""
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)

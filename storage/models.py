@@ -1,0 +1,286 @@
+"""Tables. One module so that alembic autogenerate and readers see the whole schema at once.
+
+Conventions: times are stored as timezone-aware UTC-normalised datetimes (`DateTime(timezone=True)`);
+`day` columns are the local (Asia/Shanghai) calendar date the record belongs to.
+Texts that may leave the record are stored masked (`masked_text`); the raw text stays only in
+`InboundMessage.text` and is shown to no one by the bot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite keeps no offset, PostgreSQL's timestamptz does; normalising to UTC on the way in and
+    re-attaching UTC on the way out makes both behave the same. Naive datetimes are refused: a
+    naive time in a governance record is a bug (whose 18:00?).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"aware datetime required, got {value!r}")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Community(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=128)
+    street: str = Field(default="", max_length=128)
+
+
+class CompGrid(SQLModel, table=True):
+    """综合网格: a comprehensive grid led by a community cadre."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=128)
+
+
+class MicroGrid(SQLModel, table=True):
+    """微网格: one building or 30–50 households, one WeChat group."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    comp_grid_id: int = Field(foreign_key="compgrid.id", index=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=128)
+    kind: str = Field(default="residential", max_length=16)  # residential | merchant
+    room_topic: str = Field(default="", max_length=128, index=True)  # the group chat's topic
+    room_id: str | None = Field(default=None, max_length=128, unique=True)  # platform binding
+    account: str = Field(default="default", max_length=64)  # bot account that sits in the group
+    buildings: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)  # roster key; residents: "res:<contact id>"
+    name: str = Field(max_length=64)
+    wechat_name: str = Field(default="", max_length=128, index=True)
+    wechat_id: str | None = Field(default=None, max_length=128, unique=True)  # platform contact id
+    phone: str = Field(default="", max_length=32)
+    is_admin: bool = False
+    is_resident: bool = False  # created on first message from someone not in the roster
+
+
+class GridRole(SQLModel, table=True):
+    """A person's role in one micro-grid: leader (微网格长) or member (微网格员/楼栋长/志愿者)."""
+
+    __table_args__ = (UniqueConstraint("person_id", "micro_grid_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    micro_grid_id: int = Field(foreign_key="microgrid.id", index=True)
+    role: str = Field(max_length=16)  # leader | member | merchant
+
+
+class Supervisor(SQLModel, table=True):
+    """Level 1: comprehensive grid; 2: community (社区书记/总网格长); 3: street."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    level: int
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    comp_grid_id: int | None = Field(default=None, foreign_key="compgrid.id", index=True)
+
+
+class InboundMessage(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account", "platform_id", name="uq_inbound_platform_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(default="default", max_length=64)
+    platform_id: str = Field(max_length=128)
+    chat: str = Field(max_length=16)
+    room_id: str | None = Field(default=None, max_length=128)
+    micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
+    sender_id: str = Field(max_length=128)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    text: str  # raw text, never sent anywhere
+    masked_text: str = ""
+    kind: str = Field(default="other", max_length=16)
+    parsed: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    received_at: datetime = Field(sa_column=_ts(index=True))
+    recalled: bool = False
+    image_path: str | None = None
+
+
+class PatrolReport(SQLModel, table=True):
+    """一日一记录: one row per micro-grid and day; status is the most serious thing reported."""
+
+    __table_args__ = (UniqueConstraint("micro_grid_id", "day", name="uq_patrol_grid_day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    micro_grid_id: int = Field(foreign_key="microgrid.id", index=True)
+    day: date = Field(index=True)
+    status: str = Field(max_length=16)  # zero | basic | major | missed
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    summary: str = ""  # masked
+    entries: int = 0
+    first_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    updated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    recalled: bool = False
+
+
+class PatrolEntry(SQLModel, table=True):
+    """Each message that fed a day's patrol record (zero reports, handled basics)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="patrolreport.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=16)
+    category: str | None = Field(default=None, max_length=32)
+    masked_text: str = ""
+    at: datetime = Field(sa_column=_ts())
+    recalled: bool = False
+    photo_path: str | None = None
+
+
+class Ticket(SQLModel, table=True):
+    """诉求/事项: shown as R<id>."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    category: str = Field(default="other", max_length=32)
+    grade: str = Field(default="A", max_length=1)
+    building: int | None = None
+    unit: int | None = None
+    floor: int | None = None
+    room: str | None = Field(default=None, max_length=16)
+    masked_text: str = ""
+    status: str = Field(default="open", max_length=16, index=True)  # open accepted resolved rated suspended
+    created_at: datetime = Field(sa_column=_ts(index=True))
+    deadline: datetime = Field(sa_column=_ts(index=True))
+    accepted_by: int | None = Field(default=None, foreign_key="person.id")
+    accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    resolved_by: int | None = Field(default=None, foreign_key="person.id")
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    resolution: str = ""
+    rating: int | None = None
+    rated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    escalation_level: int = 0
+    recalled: bool = False
+    photo_path: str | None = None
+
+
+class TicketEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = Field(sa_column=_ts())
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=32)  # opened accepted resolved rated escalated suspended resumed recalled
+    note: str = ""
+
+
+class Incident(SQLModel, table=True):
+    """重大情况: shown as M<id>."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    category: str = Field(default="other", max_length=32)
+    location: str = ""
+    masked_text: str = ""
+    status: str = Field(default="open", max_length=16, index=True)  # open | acked
+    level: int = 1  # the supervisor level alerted most recently
+    rounds: int = 1  # alerts sent so far (first alert included)
+    created_at: datetime = Field(sa_column=_ts(index=True))
+    next_escalation_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    acked_by: int | None = Field(default=None, foreign_key="person.id")
+    acked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    recalled: bool = False
+
+
+class IncidentAlert(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    level: int
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=16)  # alert | escalation | ack
+    at: datetime = Field(sa_column=_ts())
+
+
+class PointsEntry(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("rule", "ref", "person_id", name="uq_points_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    at: datetime = Field(sa_column=_ts(index=True))
+    rule: str = Field(max_length=32)  # zero_report basic_report ticket_closed_in_time overdue ...
+    points: int
+    ref: str = Field(default="", max_length=64)  # what earned it: "R12", "patrol:5:2026-11-23"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Durable outbox: written in the same transaction as the effects that caused it."""
+
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+        Index("ix_outbox_pending", "status", "account", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200)
+    account: str = Field(default="default", max_length=64)
+    chat: str = Field(max_length=16)
+    to_id: str = Field(max_length=128)
+    to_name: str = Field(default="", max_length=128)
+    kind: str = Field(max_length=32, index=True)
+    text: str
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mention_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=_ts(index=True))
+    not_before: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    platform_msg_id: str | None = Field(default=None, max_length=128)
+    last_error: str = ""
+
+
+class JobRun(SQLModel, table=True):
+    """Each scheduled run claimed once (job key + its due time): survives restarts, shared by workers."""
+
+    __table_args__ = (UniqueConstraint("job_key", name="uq_jobrun_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job_key: str = Field(max_length=200)  # e.g. "chase:2026-11-23T16:00"
+    claimed_at: datetime = Field(sa_column=_ts())
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    worker: str = Field(default="", max_length=64)
+
+
+class DashboardUser(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str
+    community_id: int | None = Field(default=None, foreign_key="community.id")
+    street: str = Field(default="", max_length=128)
+    can_see_pii: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -1,0 +1,352 @@
+"""The store: every query and write the workflow makes, over one SQLAlchemy session.
+
+One Store lives for one unit of work (one inbound message, one scheduled job run); the caller
+commits. Inserts that must happen once (inbound dedupe, outbox dedupe keys, points) use
+INSERT … ON CONFLICT DO NOTHING so a duplicate costs no exception and no rollback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
+
+from handlers.events import MessageReceived, Outbound
+from storage.models import (
+    CompGrid,
+    JobRun,
+    GridRole,
+    InboundMessage,
+    Incident,
+    IncidentAlert,
+    MicroGrid,
+    OutboxMessage,
+    PatrolEntry,
+    PatrolReport,
+    Person,
+    PointsEntry,
+    Supervisor,
+    Ticket,
+    TicketEvent,
+)
+
+log = logging.getLogger(__name__)
+
+OPEN_TICKET_STATES = ("open", "accepted", "suspended")
+
+
+class Store:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- generic -------------------------------------------------------------------------------
+
+    def _insert_once(self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str]) -> int | None:
+        """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
+        table: Table = model.__table__  # type: ignore[attr-defined]
+        dialect = self.session.get_bind().dialect.name
+        ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        stmt = ins.values(**values).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+        row = self.session.execute(stmt).first()
+        return None if row is None else int(row[0])
+
+    def add(self, obj: SQLModel) -> None:
+        self.session.add(obj)
+        self.session.flush()
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    def insert_inbound(self, event: MessageReceived, text: str) -> int | None:
+        """Record an inbound message; None when this platform id was seen before (a duplicate)."""
+        return self._insert_once(
+            InboundMessage,
+            {
+                "account": event.account,
+                "platform_id": event.message_id,
+                "chat": str(event.chat),
+                "room_id": event.room_id,
+                "sender_id": event.sender_id,
+                "text": text,
+                "received_at": event.at,
+                "image_path": event.image_path,
+                "parsed": {},
+            },
+            ("account", "platform_id"),
+        )
+
+    def inbound(self, inbound_id: int) -> InboundMessage | None:
+        return self.session.get(InboundMessage, inbound_id)
+
+    def inbound_by_platform_id(self, account: str, platform_id: str) -> InboundMessage | None:
+        stmt = select(InboundMessage).where(
+            InboundMessage.account == account, InboundMessage.platform_id == platform_id
+        )
+        return self.session.exec(stmt).first()
+
+    # -- directory: grids and people -----------------------------------------------------------
+
+    def grid(self, grid_id: int | None) -> MicroGrid | None:
+        return None if grid_id is None else self.session.get(MicroGrid, grid_id)
+
+    def comp_grid(self, comp_grid_id: int) -> CompGrid | None:
+        return self.session.get(CompGrid, comp_grid_id)
+
+    def grid_for_room(self, room_id: str | None, topic: str | None) -> MicroGrid | None:
+        """The micro-grid a group chat belongs to: by its bound room id, else by topic (then bound)."""
+        if room_id:
+            grid = self.session.exec(select(MicroGrid).where(MicroGrid.room_id == room_id)).first()
+            if grid is not None:
+                return grid
+        if not topic:
+            return None
+        grid = self.session.exec(
+            select(MicroGrid).where(MicroGrid.room_topic == topic, col(MicroGrid.room_id).is_(None))
+        ).first()
+        if grid is not None and room_id:
+            grid.room_id = room_id  # first sight of this room: remember it, topics change
+            self.add(grid)
+        return grid
+
+    def find_grid(self, text: str) -> MicroGrid | None:
+        """A micro-grid by code, name or group topic (for #绑定)."""
+        text = text.strip()
+        if not text:
+            return None
+        stmt = select(MicroGrid).where(
+            or_(MicroGrid.code == text, MicroGrid.name == text, MicroGrid.room_topic == text)
+        )
+        return self.session.exec(stmt).first()
+
+    def bind_room(self, grid: MicroGrid, room_id: str, topic: str | None) -> None:
+        for other in self.session.exec(select(MicroGrid).where(MicroGrid.room_id == room_id)):
+            other.room_id = None
+            self.session.add(other)
+        self.session.flush()
+        grid.room_id = room_id
+        if topic:
+            grid.room_topic = topic
+        self.add(grid)
+
+    def rename_room(self, room_id: str, new_topic: str) -> MicroGrid | None:
+        grid = self.session.exec(select(MicroGrid).where(MicroGrid.room_id == room_id)).first()
+        if grid is not None:
+            grid.room_topic = new_topic
+            self.add(grid)
+        return grid
+
+    def person(self, person_id: int | None) -> Person | None:
+        return None if person_id is None else self.session.get(Person, person_id)
+
+    def person_by_contact(self, contact_id: str) -> Person | None:
+        return self.session.exec(select(Person).where(Person.wechat_id == contact_id)).first()
+
+    def person_by_name(self, name: str) -> Person | None:
+        stmt = select(Person).where(
+            col(Person.is_resident).is_(False), or_(Person.name == name, Person.wechat_name == name)
+        )
+        return self.session.exec(stmt).first()
+
+    def unbound_roster_person(self, display_name: str) -> Person | None:
+        """A roster person with this WeChat name whose contact id is not known yet."""
+        stmt = select(Person).where(
+            col(Person.is_resident).is_(False),
+            col(Person.wechat_id).is_(None),
+            or_(Person.wechat_name == display_name, Person.name == display_name),
+        )
+        return self.session.exec(stmt).first()
+
+    def bind_contact(self, person: Person, contact_id: str) -> None:
+        person.wechat_id = contact_id
+        self.add(person)
+
+    def ensure_resident(self, contact_id: str, display_name: str) -> Person:
+        person = self.person_by_contact(contact_id)
+        if person is not None:
+            return person
+        self._insert_once(
+            Person,
+            {
+                "code": f"res:{contact_id}"[:64],
+                "name": display_name[:64] or "居民",
+                "wechat_name": display_name[:128],
+                "wechat_id": contact_id,
+                "phone": "",
+                "is_admin": False,
+                "is_resident": True,
+            },
+            ("code",),
+        )
+        found = self.person_by_contact(contact_id)
+        assert found is not None
+        return found
+
+    def grid_roles(self, person_id: int) -> list[GridRole]:
+        return list(self.session.exec(select(GridRole).where(GridRole.person_id == person_id)))
+
+    def supervisor_rows(self, person_id: int) -> list[Supervisor]:
+        return list(self.session.exec(select(Supervisor).where(Supervisor.person_id == person_id)))
+
+    def grid_staff(self, grid_id: int) -> list[tuple[Person, str]]:
+        """(person, role) of a micro-grid's team, leaders first."""
+        stmt = (
+            select(Person, GridRole.role)
+            .join(GridRole, col(GridRole.person_id) == Person.id)
+            .where(GridRole.micro_grid_id == grid_id, col(GridRole.role).in_(("leader", "member")))
+            .order_by(GridRole.role, col(Person.id))
+        )
+        return [(p, r) for p, r in self.session.exec(stmt)]
+
+    def grid_leader(self, grid_id: int) -> Person | None:
+        staff = self.grid_staff(grid_id)
+        leaders = [p for p, r in staff if r == "leader"]
+        return (leaders or [p for p, _ in staff] or [None])[0]
+
+    def community_of_grid(self, grid: MicroGrid) -> int | None:
+        comp = self.comp_grid(grid.comp_grid_id)
+        return None if comp is None else comp.community_id
+
+    def supervisors_at(self, level: int, grid: MicroGrid | None, community_id: int | None) -> list[Person]:
+        """Supervisors of one level responsible for a grid (level 1: its comprehensive grid)."""
+        stmt = select(Person, Supervisor).join(Supervisor, col(Supervisor.person_id) == Person.id)
+        stmt = stmt.where(Supervisor.level == level)
+        if level == 1 and grid is not None:
+            stmt = stmt.where(Supervisor.comp_grid_id == grid.comp_grid_id)
+        elif community_id is not None:
+            stmt = stmt.where(
+                or_(col(Supervisor.community_id).is_(None), Supervisor.community_id == community_id)
+            )
+        seen: dict[int, Person] = {}
+        for person, _ in self.session.exec(stmt.order_by(col(Person.id))):
+            assert person.id is not None
+            seen.setdefault(person.id, person)
+        return list(seen.values())
+
+    def grids(self) -> list[MicroGrid]:
+        return list(self.session.exec(select(MicroGrid).where(col(MicroGrid.active).is_(True))))
+
+    # -- patrol --------------------------------------------------------------------------------
+
+    def patrol(self, grid_id: int, day: date) -> PatrolReport | None:
+        stmt = select(PatrolReport).where(PatrolReport.micro_grid_id == grid_id, PatrolReport.day == day)
+        return self.session.exec(stmt).first()
+
+    def patrols_on(self, day: date) -> list[PatrolReport]:
+        return list(self.session.exec(select(PatrolReport).where(PatrolReport.day == day)))
+
+    def add_patrol_entry(self, entry: PatrolEntry) -> None:
+        self.session.add(entry)
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        return self.session.get(Ticket, ticket_id)
+
+    def add_ticket_event(self, ticket: Ticket, at: datetime, actor_id: int | None, action: str, note: str = "") -> None:
+        assert ticket.id is not None
+        self.session.add(TicketEvent(ticket_id=ticket.id, at=at, actor_id=actor_id, action=action, note=note))
+
+    def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
+        stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
+        return list(self.session.exec(stmt))
+
+    def open_tickets_of(self, person_id: int) -> list[Ticket]:
+        stmt = select(Ticket).where(
+            Ticket.reporter_id == person_id, col(Ticket.status).in_(OPEN_TICKET_STATES)
+        )
+        return list(self.session.exec(stmt.order_by(col(Ticket.id))))
+
+    def tickets_by_message(self, inbound_id: int) -> list[Ticket]:
+        return list(self.session.exec(select(Ticket).where(Ticket.message_id == inbound_id)))
+
+    # -- incidents -----------------------------------------------------------------------------
+
+    def incident(self, incident_id: int) -> Incident | None:
+        return self.session.get(Incident, incident_id)
+
+    def add_alert(self, incident: Incident, level: int, person_id: int | None, action: str, at: datetime) -> None:
+        assert incident.id is not None
+        self.session.add(
+            IncidentAlert(incident_id=incident.id, level=level, person_id=person_id, action=action, at=at)
+        )
+
+    def alerts(self, incident_id: int) -> list[IncidentAlert]:
+        stmt = select(IncidentAlert).where(IncidentAlert.incident_id == incident_id)
+        return list(self.session.exec(stmt.order_by(col(IncidentAlert.id))))
+
+    def incidents_due(self, now: datetime) -> list[Incident]:
+        stmt = select(Incident).where(
+            Incident.status == "open",
+            col(Incident.next_escalation_at).is_not(None),
+            col(Incident.next_escalation_at) <= now,
+        )
+        return list(self.session.exec(stmt.order_by(col(Incident.id))))
+
+    def incidents_by_message(self, inbound_id: int) -> list[Incident]:
+        return list(self.session.exec(select(Incident).where(Incident.message_id == inbound_id)))
+
+    # -- points --------------------------------------------------------------------------------
+
+    def add_points(
+        self, person_id: int, community_id: int | None, rule: str, points: int, ref: str, at: datetime
+    ) -> bool:
+        """Credit points once per (rule, ref, person); False when already credited."""
+        if points == 0:
+            return False
+        new_id = self._insert_once(
+            PointsEntry,
+            {"person_id": person_id, "community_id": community_id, "rule": rule, "points": points,
+             "ref": ref, "at": at},
+            ("rule", "ref", "person_id"),
+        )
+        return new_id is not None
+
+    def points_total(self, person_id: int) -> int:
+        stmt = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.person_id == person_id)
+        return int(self.session.exec(stmt).one())
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    def enqueue(self, message: Outbound, at: datetime) -> bool:
+        """Write an outbound message; False when its dedupe key was enqueued before."""
+        new_id = self._insert_once(
+            OutboxMessage,
+            {
+                "dedupe_key": message.dedupe_key,
+                "account": message.account,
+                "chat": str(message.chat),
+                "to_id": message.to_id,
+                "to_name": message.to_name,
+                "kind": message.kind,
+                "text": message.text,
+                "mentions": list(message.mentions),
+                "mention_names": list(message.mention_names),
+                "created_at": at,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": "",
+            },
+            ("dedupe_key",),
+        )
+        return new_id is not None
+
+    def outbox(self, status: str | None = None) -> list[OutboxMessage]:
+        stmt = select(OutboxMessage)
+        if status:
+            stmt = stmt.where(OutboxMessage.status == status)
+        return list(self.session.exec(stmt.order_by(col(OutboxMessage.id))))
+
+    # -- scheduled work ------------------------------------------------------------------------
+
+    def claim_job(self, job_key: str, at: datetime, worker: str) -> bool:
+        """Claim one scheduled run; False when it ran (or is running) elsewhere already.
+
+        The claim commits with the job's effects, so a crash mid-job leaves it unclaimed and the
+        catch-up after restart runs it again, once.
+        """
+        values = {"job_key": job_key, "claimed_at": at, "worker": worker, "finished_at": at}
+        return self._insert_once(JobRun, values, ("job_key",)) is not None

@@ -1,0 +1,106 @@
+"""storage.db: URL resolution, SQLite pragmas and transactions, PostgreSQL engine settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storage.db import describe_url, make_engine, resolve_url, session_factory
+from storage.migrate import upgrade
+from storage.models import Community, GridRole
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Engine:
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    upgrade(url)
+    return make_engine(url)
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    assert resolve_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
+    assert resolve_url("postgres://u@h:5433/db").drivername == "postgresql+psycopg"
+    assert resolve_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+
+
+def test_env_url_and_default_sqlite_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("GRIDBOT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GRIDBOT_DATA_DIR", str(tmp_path / "d"))
+    assert resolve_url(None).database == str(tmp_path / "d" / "gridbot.sqlite3")
+    monkeypatch.delenv("GRIDBOT_DATA_DIR")
+    assert resolve_url(None).database == "data/gridbot.sqlite3"
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", "postgresql://bot:pw@db/grid")
+    assert resolve_url(None).render_as_string(hide_password=False) == "postgresql+psycopg://bot:pw@db/grid"
+    assert resolve_url("sqlite:///other.db").database == "other.db"  # the argument wins
+    assert resolve_url("some/file.sqlite3").database == "some/file.sqlite3"
+
+
+def test_describe_url_hides_password() -> None:
+    shown = describe_url("postgresql://bot:s3cret@db.example/grid")
+    assert "s3cret" not in shown and "bot:***@db.example" in shown
+    assert describe_url("not a url ://") .startswith("<")
+
+
+def test_make_engine_creates_the_data_dir(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'dir' / 'g.sqlite3'}")
+    with engine.connect() as conn:
+        conn.execute(text("select 1"))
+    engine.dispose()
+    assert (tmp_path / "new" / "dir" / "g.sqlite3").exists()
+
+
+def test_sqlite_pragmas_are_set_on_every_connection(sqlite_engine: Engine) -> None:
+    for _ in range(2):
+        with sqlite_engine.connect() as conn:
+            pragma = {n: conn.exec_driver_sql(f"PRAGMA {n}").scalar() for n in
+                      ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}  # fmt: skip
+        assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
+        sqlite_engine.dispose()  # next round: a fresh connection
+
+
+def test_sqlite_enforces_foreign_keys(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as s:
+        s.add(GridRole(person_id=999, micro_grid_id=999, role="leader"))
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
+def test_sqlite_savepoint_rolls_back_inside_transaction(sqlite_engine: Engine) -> None:
+    """The BEGIN hook: without it sqlite3 would not start a transaction before SAVEPOINT."""
+    make = session_factory(sqlite_engine)
+    with make() as s:
+        s.add(Community(code="keep", name="留下"))
+        with s.begin_nested():
+            s.add(Community(code="keep", name="重复"))
+            with pytest.raises(IntegrityError):
+                s.flush()
+        s.commit()
+    with make() as s:
+        assert [c.name for c in s.exec(select(Community))] == ["留下"]
+
+
+def test_sqlite_rollback_undoes_ddl(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+        conn.rollback()
+        names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE name='scratch'").all()
+    assert names == []
+
+
+def test_postgres_engine_settings() -> None:
+    engine = make_engine("postgresql://u:p@127.0.0.1:1/none")  # no connection is made here
+    assert engine.dialect.driver == "psycopg"
+    assert engine.pool._pre_ping  # type: ignore[attr-defined]
+    engine.dispose()
+
+
+def test_session_factory_keeps_objects_readable(engine: Engine) -> None:
+    with session_factory(engine)() as s:
+        community = Community(code="c1", name="幸福里社区")
+        s.add(community)
+        s.commit()
+    assert community.name == "幸福里社区" and community.id is not None

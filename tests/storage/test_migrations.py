@@ -1,0 +1,64 @@
+"""The initial migration reproduces storage/models.py exactly, on both backends."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+from storage.db import make_engine
+from storage.migrate import alembic_config, check_head, current, head, upgrade
+
+
+def _diff(url: str) -> list[object]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            return list(compare_metadata(ctx, SQLModel.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_empty_database_to_head(empty_db_url: str) -> None:
+    assert current(empty_db_url) is None
+    assert not check_head(empty_db_url)
+    assert upgrade(empty_db_url) == head()
+    assert current(empty_db_url) == head()
+    assert check_head(empty_db_url)
+
+
+def test_schema_after_upgrade_matches_models(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    assert _diff(empty_db_url) == []
+
+
+def test_upgrade_is_idempotent(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    assert upgrade(empty_db_url) == head()
+
+
+def test_downgrade_to_base_and_back(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.connect() as conn:
+            command.downgrade(alembic_config(conn), "base")
+            conn.commit()
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        assert tables == set()
+    finally:
+        engine.dispose()
+    upgrade(empty_db_url)
+    assert _diff(empty_db_url) == []
+
+
+def test_upgrade_accepts_an_engine(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        assert upgrade(engine) == head()
+        assert check_head(engine)
+    finally:
+        engine.dispose()
