@@ -20,9 +20,7 @@ from storage.migrate import upgrade
 
 
 def policy_from_roster(roster: Roster) -> WorkflowPolicy:
-    from config.roster import workflow_policy
-
-    return workflow_policy(roster)
+    return roster.policy.to_workflow()
 
 
 @dataclass
@@ -38,7 +36,9 @@ class Runtime:
         return self.session
 
 
-def open_runtime(url: str | None, roster: Roster | None, clock: Clock, holiday_file: Path | None = None) -> Runtime:
+def open_runtime(
+    url: str | None, roster: Roster | None, clock: Clock, holiday_file: Path | None = None
+) -> Runtime:
     """Upgrade the database to head, apply the roster (if given) and build the services."""
     upgrade(url)
     engine = make_engine(url)

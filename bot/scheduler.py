@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
-from handlers import scheduled
+from handlers import digests, scheduled
 from handlers.clock import VirtualClock
 from handlers.context import Services
 from handlers.incidents import escalate_due
@@ -51,8 +51,40 @@ def _daily(at: time, services: Services) -> CronTrigger:
     return CronTrigger(hour=at.hour, minute=at.minute, timezone=services.policy.tz)
 
 
+def _weekday(spec: tuple[int, time], services: Services) -> CronTrigger:
+    weekday, at = spec
+    return CronTrigger(day_of_week=weekday, hour=at.hour, minute=at.minute, timezone=services.policy.tz)
+
+
+def _monthday(spec: tuple[int, time], services: Services) -> CronTrigger:
+    day, at = spec
+    return CronTrigger(day=day, hour=at.hour, minute=at.minute, timezone=services.policy.tz)
+
+
 def _escalation(store: Store, services: Services, due: datetime) -> object:
     return escalate_due(store, services, due)
+
+
+def _local_day(services: Services, due: datetime) -> date:
+    return due.astimezone(services.policy.tz).date()
+
+
+def _daily_digest(store: Store, services: Services, due: datetime) -> object:
+    return digests.daily_digest(store, services, _local_day(services, due), due)
+
+
+def _weekly_bulletin(store: Store, services: Services, due: datetime) -> object:
+    """The previous Monday-to-Sunday week."""
+    day = _local_day(services, due)
+    this_monday = day - timedelta(days=day.weekday())
+    return digests.weekly_bulletin(store, services, this_monday - timedelta(days=7), due)
+
+
+def _monthly_bulletin(store: Store, services: Services, due: datetime) -> object:
+    """The previous calendar month."""
+    first = _local_day(services, due).replace(day=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return digests.monthly_bulletin(store, services, previous, due)
 
 
 def default_jobs(services: Services, extra: Sequence[JobSpec] = ()) -> list[JobSpec]:
@@ -61,14 +93,45 @@ def default_jobs(services: Services, extra: Sequence[JobSpec] = ()) -> list[JobS
     jobs = [
         JobSpec("patrol_reminder", _daily(policy.patrol_reminder, services), scheduled.patrol_reminder),
         JobSpec("patrol_chase", _daily(policy.patrol_chase, services), scheduled.patrol_chase),
-        JobSpec("missed_reports", _daily(policy.patrol_deadline, services), scheduled.missed_reports,
-                catch_up=timedelta(hours=5)),
-        JobSpec("overdue_chase", _daily(policy.overdue_chase, services), scheduled.overdue_chase,
-                catch_up=timedelta(hours=8)),
-        JobSpec("escalation", IntervalTrigger(minutes=1, start_date=epoch, timezone=policy.tz), _escalation,
-                claim=False),
-        JobSpec("ticket_followup", IntervalTrigger(minutes=5, start_date=epoch, timezone=policy.tz),
-                scheduled.ticket_followup, claim=False),
+        JobSpec(
+            "missed_reports",
+            _daily(policy.patrol_deadline, services),
+            scheduled.missed_reports,
+            catch_up=timedelta(hours=5),
+        ),
+        JobSpec(
+            "overdue_chase",
+            _daily(policy.overdue_chase, services),
+            scheduled.overdue_chase,
+            catch_up=timedelta(hours=8),
+        ),
+        JobSpec(
+            "daily_digest", _daily(policy.digest_time, services), _daily_digest, catch_up=timedelta(hours=3)
+        ),
+        JobSpec(
+            "weekly_bulletin",
+            _weekday(policy.weekly_bulletin, services),
+            _weekly_bulletin,
+            catch_up=timedelta(days=1),
+        ),
+        JobSpec(
+            "monthly_bulletin",
+            _monthday(policy.monthly_bulletin, services),
+            _monthly_bulletin,
+            catch_up=timedelta(days=1),
+        ),
+        JobSpec(
+            "escalation",
+            IntervalTrigger(minutes=1, start_date=epoch, timezone=policy.tz),
+            _escalation,
+            claim=False,
+        ),
+        JobSpec(
+            "ticket_followup",
+            IntervalTrigger(minutes=5, start_date=epoch, timezone=policy.tz),
+            scheduled.ticket_followup,
+            claim=False,
+        ),
     ]
     jobs.extend(extra)
     return jobs
@@ -130,7 +193,9 @@ class JobQueue:
         clock = self.services.clock
         if not isinstance(clock, VirtualClock):
             raise TypeError("run_until needs a VirtualClock")
-        upcoming = {spec.name: spec.trigger.get_next_fire_time(None, clock.now() + TINY) for spec in self.jobs}
+        upcoming = {
+            spec.name: spec.trigger.get_next_fire_time(None, clock.now() + TINY) for spec in self.jobs
+        }
         order = {spec.name: i for i, spec in enumerate(self.jobs)}
         specs = {spec.name: spec for spec in self.jobs}
         while True:
@@ -151,7 +216,12 @@ class JobQueue:
         scheduler = AsyncIOScheduler(timezone=self.services.policy.tz)
         for spec in self.jobs:
             scheduler.add_job(
-                self._fire, spec.trigger, args=[spec], id=spec.name, coalesce=True, max_instances=1,
+                self._fire,
+                spec.trigger,
+                args=[spec],
+                id=spec.name,
+                coalesce=True,
+                max_instances=1,
                 misfire_grace_time=int(spec.catch_up.total_seconds()) or 60,
             )
         scheduler.start()
@@ -163,7 +233,9 @@ class JobQueue:
         try:
             await asyncio.to_thread(self.run_job, spec, due)
         except Exception:
-            log.exception("scheduled job %s due %s failed; it will be retried at the next start", spec.name, due)
+            log.exception(
+                "scheduled job %s due %s failed; it will be retried at the next start", spec.name, due
+            )
 
     def stop(self) -> None:
         if self._scheduler is not None:

@@ -8,7 +8,7 @@ Scenario (YAML):
     roster: roster.yaml          # path relative to the scenario, or an inline roster mapping
     start: "2026-11-23 08:00"
     events:
-      - at: "08:30"              # time of day on the current virtual day, "YYYY-MM-DD HH:MM", "+15m"/"+2h"/"+1d"
+      - at: "08:30"              # time of day today, "YYYY-MM-DD HH:MM", or "+15m"/"+2h"/"+1d"
         room: "3号楼微网格群"     # a group chat topic; or `private: "王书记"` for a private chat
         from: "张丽"              # a roster person; unknown names are residents
         text: "今日无情况，零报告"
@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import yaml
 
 from handlers.clock import VirtualClock
-from handlers.events import ChatKind, MessageReceived, MessageRecalled
+from handlers.events import ChatKind, MessageRecalled, MessageReceived
 from storage.models import OutboxMessage
 
 
@@ -54,7 +54,7 @@ UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_when(value: object, now: datetime, where: str) -> datetime:
-    """"08:30" (today), "2026-11-24 22:00", or "+15m"; never earlier than `now`."""
+    """ "08:30" (today), "2026-11-24 22:00", or "+15m"; never earlier than `now`."""
     text = str(value).strip()
     tz = now.tzinfo
     try:
@@ -87,7 +87,7 @@ def load_scenario(path: Path, tz: Any) -> tuple[dict[str, Any] | Path, datetime,
     else:
         raise ScenarioError(f"{path}：roster 应为花名册文件路径或内联花名册")
     if "start" not in data:
-        raise ScenarioError(f"{path}：缺少 start（如 \"2026-11-23 08:00\"）")
+        raise ScenarioError(f'{path}：缺少 start（如 "2026-11-23 08:00"）')
     start = parse_when(data["start"], datetime(2000, 1, 1, tzinfo=tz), f"{path}: start")
     events = data.get("events") or []
     if not isinstance(events, list):
@@ -177,3 +177,64 @@ def print_sent(rows: list[OutboxMessage], clock: VirtualClock, out: TextIO) -> N
         }
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
     out.flush()
+
+
+async def run_scenario(path: Path, out: TextIO, url: str | None = None) -> int:
+    """Run a scenario and print the bot's messages; returns the number printed."""
+    # Imported here: `gridbot --help` and `gridbot parse` should not pay for the whole stack.
+    import tempfile
+
+    from bot.runtime import open_runtime
+    from bot.scheduler import JobQueue
+    from config.roster import load_roster, validate_roster
+    from handlers.clock import SHANGHAI
+    from handlers.pipeline import Pipeline
+
+    roster_ref, start, steps = load_scenario(path, SHANGHAI)
+    roster = load_roster(roster_ref) if isinstance(roster_ref, Path) else validate_roster(roster_ref, path)
+    with tempfile.TemporaryDirectory(prefix="gridbot-sim-") as tmp:
+        clock = VirtualClock(start)
+        runtime = open_runtime(url or f"sqlite:///{tmp}/simulate.sqlite3", roster, clock)
+        pipeline = Pipeline(runtime.session_factory, runtime.services)
+        queue = JobQueue(runtime.session_factory, runtime.services)
+        delivered = SimDelivery(runtime.session_factory, clock, out)
+        try:
+            for step in steps:
+                queue.run_until(step.at)
+                delivered.flush()
+                if step.kind != "until":
+                    await pipeline.handle(to_event(step))
+                    delivered.flush()
+        finally:
+            runtime.engine.dispose()
+        return delivered.count
+
+
+class SimDelivery:
+    """The simulator's connector side: every pending outbox row is 'sent' by printing it."""
+
+    def __init__(self, session_factory: Any, clock: VirtualClock, out: TextIO) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.out = out
+        self.count = 0
+
+    def flush(self) -> None:
+        from sqlmodel import col, select
+
+        with self.session_factory() as session:
+            rows = list(
+                session.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.status == "pending")
+                    .order_by(col(OutboxMessage.id))
+                )
+            )
+            print_sent(rows, self.clock, self.out)
+            for row in rows:
+                row.status = "sent"
+                row.sent_at = self.clock.now()
+                row.attempts += 1
+                session.add(row)
+            session.commit()
+        self.count += len(rows)

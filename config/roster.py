@@ -72,7 +72,7 @@ from pydantic import (
 from sqlmodel import Session, col, select
 
 from handlers.policy import WorkflowPolicy
-from storage.models import CompGrid, Community, GridRole, MicroGrid, Person, Supervisor
+from storage.models import Community, CompGrid, GridRole, MicroGrid, Person, Supervisor
 
 # ---------------------------------------------------------------------------------------------
 # errors and masking
@@ -123,7 +123,7 @@ def _parse_hhmm(value: Any) -> time:
     text = str(value).strip()
     match = _HHMM.match(text)
     if not match:
-        raise ValueError(f"时间「{text}」无效，应为 HH:MM（00:00–23:59），如 \"09:00\"")
+        raise ValueError(f'时间「{text}」无效，应为 HH:MM（00:00–23:59），如 "09:00"')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -135,7 +135,7 @@ HHMM = Annotated[time, BeforeValidator(_parse_hhmm), PlainSerializer(_format_hhm
 
 
 def _parse_weekly(value: Any) -> str:
-    """"MON 09:00" (also "周一 09:00", "星期一 9:00") → "MON 09:00"."""
+    """ "MON 09:00" (also "周一 09:00", "星期一 9:00") → "MON 09:00"."""
     parts = str(value).split()
     if len(parts) == 2:
         day = parts[0].upper()
@@ -148,7 +148,7 @@ def _parse_weekly(value: Any) -> str:
 
 
 def _parse_monthly(value: Any) -> str:
-    """"1 09:00" → day of month 1–28 (every month has it) and a time."""
+    """ "1 09:00" → day of month 1–28 (every month has it) and a time."""
     parts = str(value).split()
     if len(parts) == 2 and parts[0].removesuffix("日").removesuffix("号").isdigit():
         day = int(parts[0].removesuffix("日").removesuffix("号"))
@@ -280,6 +280,8 @@ class Policy(_Model):
             patrol_deadline=self.patrol.deadline,
             workdays_only=self.patrol.workdays_only,
             digest_time=self.digest,
+            weekly_bulletin=self.weekly_at(),
+            monthly_bulletin=self.monthly_at(),
             due_soon_hours=self.tickets.due_soon_hours,
             overdue_chase=self.tickets.overdue_chase,
         )
@@ -564,7 +566,9 @@ class _Checker:
             return found
         namesakes = [p.key for p in self.roster.people if p.name == ref]
         if namesakes:
-            self.problems.append(f"{path}：「{ref}」同名 {len(namesakes)} 人，请改写编码：{'、'.join(namesakes)}")
+            self.problems.append(
+                f"{path}：「{ref}」同名 {len(namesakes)} 人，请改写编码：{'、'.join(namesakes)}"
+            )
         else:
             self.problems.append(f"{path}：「{ref}」不在 people 名单中（须写 people 里某人的 name 或 code）")
         return None
@@ -574,7 +578,11 @@ class _Checker:
         for i, ref in enumerate(refs):
             person = self._ref(ref.person, f"{path}[{i}].person")
             if ref.level not in allowed:
-                where = "综合网格下只能写一级（综合网格长）" if allowed == (1,) else "社区下只能写二级（社区）或三级（街道）"
+                where = (
+                    "综合网格下只能写一级（综合网格长）"
+                    if allowed == (1,)
+                    else "社区下只能写二级（社区）或三级（街道）"
+                )
                 self.problems.append(f"{path}[{i}].level：{where}，实际是 {ref.level}")
             if person is not None:
                 if (person.key, ref.level) in seen:
@@ -621,9 +629,7 @@ class _RosterLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"重复的键「{key}」", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"重复的键「{key}」", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -669,7 +675,9 @@ def _resolve_holiday_file(roster: Roster, path: Path) -> None:
     grading = roster.policy.grading
     if grading.holiday_file is None:
         return
-    resolved = grading.holiday_file if grading.holiday_file.is_absolute() else path.parent / grading.holiday_file
+    resolved = (
+        grading.holiday_file if grading.holiday_file.is_absolute() else path.parent / grading.holiday_file
+    )
     if not resolved.is_file():
         raise RosterError(path, [f"policy.grading.holiday_file：找不到节假日文件 {resolved}"])
     try:
@@ -720,7 +728,14 @@ REQUIRED_COLUMNS = ("社区", "角色", "姓名")
 
 LEADER_ROLES = ("微网格长", "网格长")
 MEMBER_ROLES = ("微网格员", "网格员", "楼栋长", "志愿者", "党员中心户")
-SUPERVISOR_ROLES = {"综合网格长": 1, "社区书记": 2, "总网格长": 2, "社区总网格长": 2, "街道": 3, "街道网格长": 3}
+SUPERVISOR_ROLES = {
+    "综合网格长": 1,
+    "社区书记": 2,
+    "总网格长": 2,
+    "社区总网格长": 2,
+    "街道": 3,
+    "街道网格长": 3,
+}
 ALL_ROLES = (*LEADER_ROLES, *MEMBER_ROLES, *SUPERVISOR_ROLES)
 _TRUE = {"是", "y", "yes", "1", "true", "√", "✓", "✔"}
 _BUILDING_SPLIT = re.compile(r"[,，、/;；\s]+")
@@ -745,7 +760,7 @@ def _cell(value: Any) -> str:
 
 
 def parse_buildings(text: str) -> list[int]:
-    """"3" | "3,4" | "3、4号楼" | "3-5" | "3号楼" → building numbers; ValueError otherwise."""
+    """ "3" | "3,4" | "3、4号楼" | "3-5" | "3号楼" → building numbers; ValueError otherwise."""
     out: list[int] = []
     for token in _BUILDING_SPLIT.split(text.strip()):
         token = re.sub(r"(号楼|号|栋|幢|楼)$", "", token)
@@ -782,7 +797,9 @@ def _read_xlsx_rows(path: Path) -> list[list[str]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise RosterError(path, [f"无法打开 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 格式"]) from None
+        raise RosterError(
+            path, [f"无法打开 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 格式"]
+        ) from None
     try:
         sheet = book["花名册"] if "花名册" in book.sheetnames else book.worksheets[0]
         return [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
@@ -801,13 +818,21 @@ class _Row:
 
 def _find_header(rows: list[list[str]], path: Path) -> tuple[int, dict[int, str]]:
     for index, row in enumerate(rows[:10]):  # allow a title row or two above the header
-        mapping = {i: _HEADER_INDEX[_norm_header(c)] for i, c in enumerate(row) if _norm_header(c) in _HEADER_INDEX}
+        mapping = {
+            i: _HEADER_INDEX[_norm_header(c)] for i, c in enumerate(row) if _norm_header(c) in _HEADER_INDEX
+        }
         if "姓名" in mapping.values() and "角色" in mapping.values():
             missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
             if missing:
                 raise RosterError(path, [f"第 {index + 1} 行表头缺少必需的列：{'、'.join(missing)}"])
             return index, mapping
-    raise RosterError(path, [f"找不到表头：前 10 行中没有同时含「姓名」和「角色」的一行（必需列：{'、'.join(REQUIRED_COLUMNS)}）"])
+    raise RosterError(
+        path,
+        [
+            "找不到表头：前 10 行中没有同时含「姓名」和「角色」的一行"
+            f"（必需列：{'、'.join(REQUIRED_COLUMNS)}）"
+        ],
+    )
 
 
 def _sheet_rows(path: Path) -> list[_Row]:
@@ -908,7 +933,7 @@ class _SheetBuilder:
         if not comp_name:
             self.error(row, f"角色「{role}」需要填写「综合网格」")
             return
-        comp_code, comp_supervisors = self._comp_grid(row, community, comp_name)
+        _, comp_supervisors = self._comp_grid(row, community, comp_name)
         if level == 1:
             comp_supervisors.append(person_key)
             return
@@ -976,10 +1001,16 @@ class _SheetBuilder:
         if micro is None:
             code = row.get("微网格编码") or f"{community.code}/{name}"
             self._code_length(row, code, "微网格编码")
-            micro = _SheetMicro(code=code, name=name, comp_key=(community.name, comp_name), first_row=row.number)
+            micro = _SheetMicro(
+                code=code, name=name, comp_key=(community.name, comp_name), first_row=row.number
+            )
             self.micros[(community.name, name)] = micro
         elif micro.comp_key[1] != comp_name:
-            self.error(row, f"微网格「{name}」在第 {micro.first_row} 行属于「{micro.comp_key[1]}」，此处为「{comp_name}」")
+            self.error(
+                row,
+                f"微网格「{name}」在第 {micro.first_row} 行属于「{micro.comp_key[1]}」，"
+                f"此处为「{comp_name}」",
+            )
             return None
         self._micro_details(row, micro)
         return micro
@@ -997,7 +1028,11 @@ class _SheetBuilder:
         topic = row.get("群名称")
         if topic:
             if micro.topic and micro.topic != topic:
-                self.error(row, f"微网格「{micro.name}」的群名称「{topic}」与第 {micro.topic_row} 行「{micro.topic}」不一致")
+                self.error(
+                    row,
+                    f"微网格「{micro.name}」的群名称「{topic}」"
+                    f"与第 {micro.topic_row} 行「{micro.topic}」不一致",
+                )
             elif len(topic) > 128:
                 self.error(row, "群名称太长（最多 128 个字）")
             else:
@@ -1024,15 +1059,23 @@ class _SheetBuilder:
                 self.problems.append(f"{rows}：微网格「{micro.name}」没有微网格长（角色填「微网格长」）")
             elif len(micro.leaders) > 1:
                 listed = "、".join(f"第 {n} 行「{self.people[k].name}」" for n, k in micro.leaders)
-                self.problems.append(f"{rows}：微网格「{micro.name}」有 {len(micro.leaders)} 位微网格长：{listed}")
+                self.problems.append(
+                    f"{rows}：微网格「{micro.name}」有 {len(micro.leaders)} 位微网格长：{listed}"
+                )
             seen: dict[str, int] = {}
             for number, key in micro.leaders + micro.members:
                 if key in seen:
-                    self.error(number, f"「{self.people[key].name}」在微网格「{micro.name}」中已出现（第 {seen[key]} 行）")
+                    self.error(
+                        number,
+                        f"「{self.people[key].name}」在微网格「{micro.name}」中已出现（第 {seen[key]} 行）",
+                    )
                 seen.setdefault(key, number)
             if micro.topic and micro.topic in topics:
                 other = topics[micro.topic]
-                self.error(micro.topic_row, f"群名称「{micro.topic}」与微网格「{other.name}」（第 {other.topic_row} 行）重复")
+                self.error(
+                    micro.topic_row,
+                    f"群名称「{micro.topic}」与微网格「{other.name}」（第 {other.topic_row} 行）重复",
+                )
             if micro.topic:
                 topics.setdefault(micro.topic, micro)
 
@@ -1041,7 +1084,10 @@ class _SheetBuilder:
     def _roster(self) -> Roster:
         communities = []
         for community in self.communities.values():
-            supervisors = [SupervisorRef(person=k, level=level, title=t) for k, level, t in community.supervisors]
+            supervisors = [
+                SupervisorRef.model_validate({"person": k, "level": level, "title": t})
+                for k, level, t in community.supervisors
+            ]
             supervisors += [SupervisorRef(person=k, level=3, title=t) for k, t in self.street_wide]
             grids = []
             for comp_name, (comp_code, comp_sups) in community.comp_grids.items():
@@ -1058,8 +1104,12 @@ class _SheetBuilder:
                     for m in self.micros.values()
                     if m.comp_key == (community.name, comp_name)
                 ]
-                grid_sups = [SupervisorRef(person=k, level=1, title="综合网格长") for k in dict.fromkeys(comp_sups)]
-                grids.append(CompGridSpec(code=comp_code, name=comp_name, supervisors=grid_sups, micro_grids=micros))
+                grid_sups = [
+                    SupervisorRef(person=k, level=1, title="综合网格长") for k in dict.fromkeys(comp_sups)
+                ]
+                grids.append(
+                    CompGridSpec(code=comp_code, name=comp_name, supervisors=grid_sups, micro_grids=micros)
+                )
             communities.append(
                 CommunitySpec(
                     code=community.code,
@@ -1211,7 +1261,9 @@ class _Applier:
             holder.wechat_id = None
             self.s.add(holder)
             self.s.flush()
-            self.summary.warnings.append(f"微信号 {contact_id} 原属「{holder.name}」（{holder.code}），已改归 {key}")
+            self.summary.warnings.append(
+                f"微信号 {contact_id} 原属「{holder.name}」（{holder.code}），已改归 {key}"
+            )
 
     def _scope_micro_ids(self) -> list[int]:
         stmt = (
@@ -1289,8 +1341,17 @@ class _Applier:
                 wanted.add((self.person_ids[self.roster.person(ref.person).key], ref.level, cid, None))
             for grid in community.grids:
                 for ref in grid.supervisors:
-                    wanted.add((self.person_ids[self.roster.person(ref.person).key], 1, cid, self.comp_ids[grid.code]))
-        scope_comp = select(CompGrid.id).where(col(CompGrid.community_id).in_(list(self.community_ids.values())))
+                    wanted.add(
+                        (
+                            self.person_ids[self.roster.person(ref.person).key],
+                            1,
+                            cid,
+                            self.comp_ids[grid.code],
+                        )
+                    )
+        scope_comp = select(CompGrid.id).where(
+            col(CompGrid.community_id).in_(list(self.community_ids.values()))
+        )
         existing = self.s.exec(
             select(Supervisor).where(
                 col(Supervisor.community_id).in_(list(self.community_ids.values()))
@@ -1304,8 +1365,10 @@ class _Applier:
             else:
                 self.s.delete(row)
                 self.summary.removed["supervisor"] += 1
-        for person_id, level, cid, comp_id in sorted(wanted, key=str):
-            self.s.add(Supervisor(person_id=person_id, level=level, community_id=cid, comp_grid_id=comp_id))
+        for person_id, level, community_id, comp_id in sorted(wanted, key=str):
+            self.s.add(
+                Supervisor(person_id=person_id, level=level, community_id=community_id, comp_grid_id=comp_id)
+            )
             self.summary.created["supervisor"] += 1
         self.s.flush()
 
@@ -1345,7 +1408,9 @@ def summarize(roster: Roster) -> list[str]:
 def person_line(person: RosterPerson) -> str:
     """One person for output, phone masked."""
     phone = mask_phone(person.phone)
-    wechat = f"（微信名 {person.wechat_name}）" if person.wechat_name and person.wechat_name != person.name else ""
+    wechat = (
+        f"（微信名 {person.wechat_name}）" if person.wechat_name and person.wechat_name != person.name else ""
+    )
     return f"{person.name}{wechat}" + (f" {phone}" if phone else "")
 
 

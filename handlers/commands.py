@@ -81,20 +81,35 @@ async def stats(ctx: MessageContext) -> None:
     start = datetime.combine(day, time(0), ctx.policy.tz)
     end = start + timedelta(days=1)
     in_scope = col(Ticket.micro_grid_id).in_(ids)
-    new = session.exec(select(func.count()).where(in_scope, col(Ticket.created_at) >= start,
-                                                  col(Ticket.created_at) < end)).one()
-    closed = session.exec(select(func.count()).where(in_scope, col(Ticket.resolved_at) >= start,
-                                                     col(Ticket.resolved_at) < end)).one()
-    overdue = session.exec(select(func.count()).where(
-        in_scope, col(Ticket.status).in_(("open", "accepted", "suspended")), col(Ticket.deadline) < ctx.now
-    )).one()
+    new = session.exec(
+        select(func.count()).where(in_scope, col(Ticket.created_at) >= start, col(Ticket.created_at) < end)
+    ).one()
+    closed = session.exec(
+        select(func.count()).where(in_scope, col(Ticket.resolved_at) >= start, col(Ticket.resolved_at) < end)
+    ).one()
+    overdue = session.exec(
+        select(func.count()).where(
+            in_scope,
+            col(Ticket.status).in_(("open", "accepted", "suspended")),
+            col(Ticket.deadline) < ctx.now,
+        )
+    ).one()
     reported = statuses["zero"] + statuses["basic"] + statuses["major"]
     text = ctx.render(
-        "stats", scope=label, day=f"{day.month}月{day.day}日", total=len(ids), reported=reported,
-        zero=statuses["zero"], basic=statuses["basic"], major=statuses["major"],
-        missing=len(ids) - reported, new_tickets=new, closed=closed, overdue=overdue,
+        "stats",
+        scope=label,
+        day=f"{day.month}月{day.day}日",
+        total=len(ids),
+        reported=reported,
+        zero=statuses["zero"],
+        basic=statuses["basic"],
+        major=statuses["major"],
+        missing=len(ids) - reported,
+        new_tickets=new,
+        closed=closed,
+        overdue=overdue,
     )
-    ctx.reply_private("reply", text) if not ctx.in_group else ctx.reply("reply", text)
+    ctx.reply("reply", text)
 
 
 @router.message(any_command=True)

@@ -24,13 +24,13 @@ def fmt_day(day: date) -> str:
 
 
 def split_ref(ref: str) -> tuple[str, int] | None:
-    """"R12" -> ("R", 12); anything else -> None."""
+    """ "R12" -> ("R", 12); anything else -> None."""
     m = REF_RE.match(ref.strip().upper())
     return (m.group(1), int(m.group(2))) if m else None
 
 
 def location_text(building: int | None, unit: int | None, floor: int | None, room: str | None) -> str:
-    """"7号楼2单元3层402室" from whichever parts are known."""
+    """ "7号楼2单元3层402室" from whichever parts are known."""
     parts = []
     if building is not None:
         parts.append(f"{building}号楼")

@@ -22,8 +22,9 @@ from storage.store import Store
 router = Router("incidents")
 
 
-def supervisors_from(store: Store, level: int, max_level: int, grid: MicroGrid | None,
-                     community_id: int | None) -> tuple[int, list[Person]]:
+def supervisors_from(
+    store: Store, level: int, max_level: int, grid: MicroGrid | None, community_id: int | None
+) -> tuple[int, list[Person]]:
     """The first level at or above `level` that has anyone to alert (an empty level is skipped)."""
     for lvl in range(level, max_level + 1):
         people = store.supervisors_at(lvl, grid, community_id)
@@ -128,8 +129,9 @@ def escalate_due(store: Store, services: Services, now: datetime, account: str =
     for incident in store.incidents_due(now):
         assert incident.id is not None
         grid = store.grid(incident.micro_grid_id)
-        level, people = supervisors_from(store, min(incident.level + 1, policy.max_level), policy.max_level,
-                                         grid, incident.community_id)
+        level, people = supervisors_from(
+            store, min(incident.level + 1, policy.max_level), policy.max_level, grid, incident.community_id
+        )
         incident.level = level
         incident.rounds += 1
         waited = int((now - incident.created_at).total_seconds() // 60)

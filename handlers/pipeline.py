@@ -19,8 +19,8 @@ from handlers.events import (
     InboundEvent,
     MemberJoined,
     MemberLeft,
-    MessageReceived,
     MessageRecalled,
+    MessageReceived,
     Outbound,
     RoomRenamed,
 )
@@ -29,6 +29,7 @@ from handlers.outbox import Mailer
 from handlers.parsing import Parser, mask_pii
 from handlers.photos import attach_photo
 from handlers.router import Router
+from storage.cache import RosterCache
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,13 @@ class Pipeline:
         services: Services,
         parser: Parser | None = None,
         router: Router | None = None,
+        cache: RosterCache | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.services = services
         self.parser = parser or Parser()
         self.router = router or default_router()
+        self.cache = cache if cache is not None else RosterCache()
 
     async def handle(self, event: InboundEvent) -> Outcome:
         if isinstance(event, MessageReceived):
@@ -73,7 +76,7 @@ class Pipeline:
             return self.handle_recall(event)
         if isinstance(event, RoomRenamed):
             with self.session_factory() as session:
-                Store(session).rename_room(event.room_id, event.new_topic)
+                Store(session, self.cache).rename_room(event.room_id, event.new_topic)
                 session.commit()
             return Outcome()
         if isinstance(event, MemberJoined | MemberLeft):
@@ -93,28 +96,40 @@ class Pipeline:
             return self._keep_failed(event, text, exc)
 
     async def _process(self, session: Session, event: MessageReceived, text: str) -> Outcome:
-        store = Store(session)
-        inbound_id = store.insert_inbound(event, text)
-        if inbound_id is None:
-            return Outcome(duplicate=True)
-        grid = store.grid_for_room(event.room_id, event.room_topic) if event.room_id or event.room_topic else None
+        store = Store(session, self.cache)
+        grid = (
+            store.grid_for_room(event.room_id, event.room_topic)
+            if event.room_id or event.room_topic
+            else None
+        )
         person = resolve_person(store, event, grid)
         if grid is None:
             grid = resolve_grid(store, event, person)
         sender = sender_of(store, person, grid)
         parsed = self.parser.parse(text, chat=str(event.chat), role=sender.role, now=event.at)
-        record = store.inbound(inbound_id)
-        assert record is not None
-        record.kind = parsed.kind
-        record.masked_text = parsed.masked_text[:4000]
-        record.parsed = _summary(parsed.to_json())
-        record.person_id = person.id
-        record.micro_grid_id = grid.id if grid else None
-        store.add(record)
+        # One insert with everything known: the dedupe check and the record in one statement.
+        inbound_id = store.insert_inbound(
+            event,
+            text,
+            kind=parsed.kind,
+            masked_text=parsed.masked_text[:4000],
+            parsed=_summary(parsed.to_json()),
+            person_id=person.id,
+            micro_grid_id=grid.id if grid else None,
+        )
+        if inbound_id is None:
+            session.rollback()  # anything resolving the sender wrote goes too: it was done before
+            return Outcome(duplicate=True)
         mailer = Mailer(store, event.at, f"in:{event.account}:{event.message_id}", event.account)
         ctx = MessageContext(
-            event=event, parsed=parsed, store=store, services=self.services, sender=sender,
-            grid=grid, inbound_id=inbound_id, mailer=mailer,
+            event=event,
+            parsed=parsed,
+            store=store,
+            services=self.services,
+            sender=sender,
+            grid=grid,
+            inbound_id=inbound_id,
+            mailer=mailer,
         )
         if event.image_path:
             attach_photo(ctx)

@@ -34,6 +34,8 @@ class WorkflowPolicy:
     patrol_deadline: time = time(18, 0)
     workdays_only: bool = False
     digest_time: time = time(21, 0)
+    weekly_bulletin: tuple[int, time] = (0, time(9, 0))  # (weekday, 0 = Monday; time)
+    monthly_bulletin: tuple[int, time] = (1, time(9, 0))  # (day of month; time)
     due_soon_hours: int = 4
     overdue_chase: time = time(10, 0)
     max_text_chars: int = 4000  # longer messages are stored whole but summarised to this length

@@ -25,8 +25,12 @@ def record_patrol(ctx: MessageContext, status: str, category: str | None = None)
     first = report is None
     if report is None:
         report = PatrolReport(
-            micro_grid_id=ctx.grid.id, day=day, status=status, reporter_id=ctx.sender.id,
-            first_at=ctx.now, summary="",
+            micro_grid_id=ctx.grid.id,
+            day=day,
+            status=status,
+            reporter_id=ctx.sender.id,
+            first_at=ctx.now,
+            summary="",
         )
     elif report.status != "missed" and SEVERITY[status] > SEVERITY.get(report.status, 0):
         report.status = status
@@ -38,8 +42,13 @@ def record_patrol(ctx: MessageContext, status: str, category: str | None = None)
     assert report.id is not None
     ctx.store.add_patrol_entry(
         PatrolEntry(
-            report_id=report.id, message_id=ctx.inbound_id, person_id=ctx.sender.id, kind=status,
-            category=category, masked_text=ctx.parsed.masked_text[:1000], at=ctx.now,
+            report_id=report.id,
+            message_id=ctx.inbound_id,
+            person_id=ctx.sender.id,
+            kind=status,
+            category=category,
+            masked_text=ctx.parsed.masked_text[:1000],
+            at=ctx.now,
         )
     )
     if ctx.grid is not None:
@@ -55,7 +64,12 @@ def ack_report(ctx: MessageContext, report: PatrolReport, first: bool, what_key:
     assert ctx.grid is not None
     what = ctx.render(what_key)
     if report.status == "missed":
-        text = ctx.render("report_ack_update", grid=ctx.grid.name, day=fmt_day(report.day), what=what + "，已过截止时间，记为补报")
+        text = ctx.render(
+            "report_ack_update",
+            grid=ctx.grid.name,
+            day=fmt_day(report.day),
+            what=what + "，已过截止时间，记为补报",
+        )
     elif first:
         text = ctx.render("report_ack_new", grid=ctx.grid.name, day=fmt_day(report.day), what=what)
     else:

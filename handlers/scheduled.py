@@ -81,18 +81,20 @@ def missed_reports(store: Store, services: Services, due: datetime) -> int:
             store.add(PatrolReport(micro_grid_id=grid.id, day=day, status="missed", updated_at=due))
         leader = store.grid_leader(grid.id)
         if leader is not None:
-            text = services.texts.render("missed_leader", grid=grid.name, day=fmt_day(day),
-                                         deadline=deadline_label(services))
+            text = services.texts.render(
+                "missed_leader", grid=grid.name, day=fmt_day(day), deadline=deadline_label(services)
+            )
             mailer.to_person(leader, "missed_reports", text, key=f"leader:{grid.id}")
-    for person, grids in supervisors_of(store, missing).items():
+    for person, grids in supervisors_of(store, missing):
         names = "、".join(g.name for g in grids)
-        text = services.texts.render("missed_list", day=fmt_day(day), deadline=deadline_label(services),
-                                     count=len(grids), grids=names)
+        text = services.texts.render(
+            "missed_list", day=fmt_day(day), deadline=deadline_label(services), count=len(grids), grids=names
+        )
         mailer.to_person(person, "missed_reports", text, key=f"sup:{person.id}")
     return len(mailer.sent)
 
 
-def supervisors_of(store: Store, grids: list[MicroGrid]) -> dict[Person, list[MicroGrid]]:
+def supervisors_of(store: Store, grids: list[MicroGrid]) -> list[tuple[Person, list[MicroGrid]]]:
     """Level 1 and 2 supervisors responsible for each grid, inverted: supervisor -> their grids."""
     out: dict[int, tuple[Person, list[MicroGrid]]] = {}
     for grid in grids:
@@ -101,7 +103,7 @@ def supervisors_of(store: Store, grids: list[MicroGrid]) -> dict[Person, list[Mi
             for person in store.supervisors_at(level, grid, community):
                 assert person.id is not None
                 out.setdefault(person.id, (person, []))[1].append(grid)
-    return {person: gs for person, gs in out.values()}
+    return list(out.values())
 
 
 def ticket_followup(store: Store, services: Services, due: datetime) -> int:
@@ -121,23 +123,45 @@ def ticket_followup(store: Store, services: Services, due: datetime) -> int:
 def overdue_chase(store: Store, services: Services, due: datetime) -> int:
     """The daily chase (督办) for every ticket that stays overdue."""
     day = local_day(services, due)
-    stmt = select(Ticket).where(col(Ticket.status).in_(OPEN), col(Ticket.deadline) < due,
-                                col(Ticket.recalled).is_(False))
+    stmt = select(Ticket).where(
+        col(Ticket.status).in_(OPEN), col(Ticket.deadline) < due, col(Ticket.recalled).is_(False)
+    )
     sent = 0
     for ticket in store.session.exec(stmt.order_by(col(Ticket.id))):
         days = max(1, (due - ticket.deadline).days + (1 if (due - ticket.deadline).seconds else 0))
-        sent += notify_ticket(store, services, ticket, due, "ticket_overdue_chase",
-                              f"chase:R{ticket.id}:{day}", days=days, kind="ticket_overdue")
+        sent += notify_ticket(
+            store,
+            services,
+            ticket,
+            due,
+            "ticket_overdue_chase",
+            f"chase:R{ticket.id}:{day}",
+            days=days,
+            kind="ticket_overdue",
+        )
     return sent
 
 
-def notify_ticket(store: Store, services: Services, ticket: Ticket, due: datetime, template: str,
-                  key: str, kind: str | None = None, days: int = 0) -> int:
+def notify_ticket(
+    store: Store,
+    services: Services,
+    ticket: Ticket,
+    due: datetime,
+    template: str,
+    key: str,
+    kind: str | None = None,
+    days: int = 0,
+) -> int:
     """Tell the ticket's grid group, @-mentioning whoever holds it (the accepter, else the leader)."""
     grid = store.grid(ticket.micro_grid_id)
     holder = store.person(ticket.accepted_by) or (store.grid_leader(grid.id) if grid and grid.id else None)
-    text = services.texts.render(template, ref=f"R{ticket.id}", category=category_name(ticket.category),
-                                 deadline=fmt_time(ticket.deadline, services.policy.tz), days=days)
+    text = services.texts.render(
+        template,
+        ref=f"R{ticket.id}",
+        category=category_name(ticket.category),
+        deadline=fmt_time(ticket.deadline, services.policy.tz),
+        days=days,
+    )
     mailer = Mailer(store, due, key)
     if grid is not None:
         mailer.to_group(grid, kind or template, text, mentions=[holder] if holder else [], key="g")

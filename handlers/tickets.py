@@ -13,7 +13,7 @@ from handlers.labels import LEVEL_NAMES, STATUS_NAMES, category_name
 from handlers.reports import ack_report, record_patrol
 from handlers.router import Router
 from handlers.workdays import deadline_for
-from storage.models import Ticket
+from storage.models import Person, Ticket
 
 router = Router("tickets")
 
@@ -125,17 +125,18 @@ async def accept(ctx: MessageContext) -> None:
     if not may_handle(ctx, ticket):
         refuse(ctx, "接单")
         return
-    if ticket.status not in ("open", "suspended"):
-        if ticket.status in ("resolved", "rated"):
-            ctx.reply("reply", ctx.render("already_closed", ref=f"R{ticket.id}"))
-            return
+    if ticket.status not in CLOSABLE:  # accepting again (someone else taking over) is allowed
+        ctx.reply("reply", ctx.render("already_closed", ref=f"R{ticket.id}"))
+        return
     ticket.status = "accepted"
     ticket.accepted_by = ctx.sender.id
     ticket.accepted_at = ctx.now
     ctx.store.add(ticket)
     ctx.store.add_ticket_event(ticket, ctx.now, ctx.sender.id, "accepted")
     text = ctx.render(
-        "ticket_accepted", ref=f"R{ticket.id}", who=ctx.sender.person.name,
+        "ticket_accepted",
+        ref=f"R{ticket.id}",
+        who=ctx.sender.person.name,
         deadline=fmt_time(ticket.deadline, ctx.policy.tz),
     )
     ctx.reply("ticket_update", text)
@@ -181,7 +182,10 @@ def announce_closed(ctx: MessageContext, ticket: Ticket) -> None:
     if grid is not None:
         ctx.mailer.to_group(grid, "ticket_closed", text, mentions)
         if not ctx.in_group or ctx.grid is None or ctx.grid.id != grid.id:
-            ctx.reply_private("ticket_update", ctx.render("ticket_closed_no_reporter", ref=ref, resolution=ticket.resolution))
+            ctx.reply_private(
+                "ticket_update",
+                ctx.render("ticket_closed_no_reporter", ref=ref, resolution=ticket.resolution),
+            )
     else:
         ctx.reply("ticket_closed", text)
         if reporter is not None and reporter.id != ctx.sender.id:
@@ -208,7 +212,9 @@ async def escalate(ctx: MessageContext) -> None:
     ticket.deadline = compute_deadline(ctx, grade, ctx.now)
     ticket.escalation_level = min(ticket.escalation_level + 1, ctx.policy.max_level)
     ctx.store.add(ticket)
-    ctx.store.add_ticket_event(ticket, ctx.now, ctx.sender.id, "escalated", f"{grade}类 → {LEVEL_NAMES[ticket.escalation_level]}")
+    ctx.store.add_ticket_event(
+        ticket, ctx.now, ctx.sender.id, "escalated", f"{grade}类 → {LEVEL_NAMES[ticket.escalation_level]}"
+    )
     notify_escalation(ctx, ticket)
 
 
@@ -216,15 +222,18 @@ def notify_escalation(ctx: MessageContext, ticket: Ticket) -> None:
     grid = ctx.store.grid(ticket.micro_grid_id)
     community = ctx.store.community_of_grid(grid) if grid else None
     level = ticket.escalation_level
-    people = []
+    people: list[Person] = []
     while level <= ctx.policy.max_level and not people:
         people = ctx.store.supervisors_at(level, grid, community)
         level += 1 if not people else 0
     deadline = fmt_time(ticket.deadline, ctx.policy.tz)
     values = {"ref": f"R{ticket.id}", "grade": ticket.grade, "deadline": deadline}
     notice = ctx.render(
-        "ticket_escalated_notice", grid=grid.name if grid else "未绑定网格", category=category_name(ticket.category),
-        text=ticket.masked_text[:300], **values,
+        "ticket_escalated_notice",
+        grid=grid.name if grid else "未绑定网格",
+        category=category_name(ticket.category),
+        text=ticket.masked_text[:300],
+        **values,
     )
     for person in people:
         if person.id != ctx.sender.id:
@@ -257,9 +266,13 @@ def describe(ctx: MessageContext, ticket: Ticket) -> str:
     overdue = "（已超期）" if ticket.status in CLOSABLE and ctx.now > ticket.deadline else ""
     where = location_of_ticket(ticket)
     return ctx.render(
-        "ticket_status", ref=f"R{ticket.id}", status=STATUS_NAMES.get(ticket.status, ticket.status),
-        grade=ticket.grade, category=category_name(ticket.category) + (f"，{where}" if where else ""),
-        deadline=fmt_time(ticket.deadline, ctx.policy.tz), overdue=overdue,
+        "ticket_status",
+        ref=f"R{ticket.id}",
+        status=STATUS_NAMES.get(ticket.status, ticket.status),
+        grade=ticket.grade,
+        category=category_name(ticket.category) + (f"，{where}" if where else ""),
+        deadline=fmt_time(ticket.deadline, ctx.policy.tz),
+        overdue=overdue,
     )
 
 

@@ -68,8 +68,8 @@ class WorkCalendar:
             if day.year not in self._warned:
                 self._warned.add(day.year)
                 log.warning(
-                    "no official calendar for %s: counting Monday-Friday as working days; "
-                    "add a holiday file (policy.grading.holiday_file) / 缺少%s年节假日数据，暂按周一至周五计算",
+                    "no official calendar for %s: counting Monday-Friday as working days; add a "
+                    "holiday file (policy.grading.holiday_file) / 缺少%s年节假日数据，暂按周一至周五计算",
                     day.year,
                     day.year,
                 )
@@ -86,9 +86,7 @@ class WorkCalendar:
         return current
 
 
-def deadline_for(
-    created: datetime, days: int, unit: str, calendar: WorkCalendar | None = None
-) -> datetime:
+def deadline_for(created: datetime, days: int, unit: str, calendar: WorkCalendar | None = None) -> datetime:
     """Deadline for a grade's time limit: calendar days, or working days on the official calendar."""
     if unit == "working":
         return (calendar or WorkCalendar()).add_workdays(created, days)

@@ -43,7 +43,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+# Named constraints on every backend, so later migrations (batch mode on SQLite) can find and drop
+# them by name.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
@@ -122,7 +133,7 @@ class InboundMessage(SQLModel, table=True):
     text: str  # raw text, never sent anywhere
     masked_text: str = ""
     kind: str = Field(default="other", max_length=16)
-    parsed: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    parsed: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(sa_column=_ts(index=True))
     recalled: bool = False
     image_path: str | None = None

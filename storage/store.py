@@ -8,22 +8,23 @@ INSERT … ON CONFLICT DO NOTHING so a duplicate costs no exception and no rollb
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.events import MessageReceived, Outbound
+from storage.cache import RosterCache, detached_copy
 from storage.models import (
     CompGrid,
-    JobRun,
     GridRole,
     InboundMessage,
     Incident,
     IncidentAlert,
+    JobRun,
     MicroGrid,
     OutboxMessage,
     PatrolEntry,
@@ -36,22 +37,36 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OPEN_TICKET_STATES = ("open", "accepted", "suspended")
 
 
 class Store:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, cache: RosterCache | None = None) -> None:
         self.session = session
+        # Without a cache every look-up goes to the database (scripts, tests that edit the roster).
+        self.cache = cache
+
+    def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
+        return load() if self.cache is None else self.cache.get(key, load)
+
+    def _forget(self) -> None:
+        if self.cache is not None:
+            self.cache.clear()
 
     # -- generic -------------------------------------------------------------------------------
 
-    def _insert_once(self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str]) -> int | None:
+    def _insert_once(
+        self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str]
+    ) -> int | None:
         """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
         table: Table = model.__table__  # type: ignore[attr-defined]
         dialect = self.session.get_bind().dialect.name
         ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-        stmt = ins.values(**values).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+        stmt = (
+            ins.values(**values).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+        )
         row = self.session.execute(stmt).first()
         return None if row is None else int(row[0])
 
@@ -61,11 +76,15 @@ class Store:
 
     # -- inbound -------------------------------------------------------------------------------
 
-    def insert_inbound(self, event: MessageReceived, text: str) -> int | None:
-        """Record an inbound message; None when this platform id was seen before (a duplicate)."""
+    def insert_inbound(self, event: MessageReceived, text: str, **fields: Any) -> int | None:
+        """Record an inbound message; None when this platform id was seen before (a duplicate).
+
+        `fields` are further columns known at insert time (kind, masked_text, parsed, person_id...).
+        """
         return self._insert_once(
             InboundMessage,
             {
+                **fields,
                 "account": event.account,
                 "platform_id": event.message_id,
                 "chat": str(event.chat),
@@ -74,7 +93,7 @@ class Store:
                 "text": text,
                 "received_at": event.at,
                 "image_path": event.image_path,
-                "parsed": {},
+                "parsed": fields.get("parsed", {}),
             },
             ("account", "platform_id"),
         )
@@ -98,6 +117,21 @@ class Store:
 
     def grid_for_room(self, room_id: str | None, topic: str | None) -> MicroGrid | None:
         """The micro-grid a group chat belongs to: by its bound room id, else by topic (then bound)."""
+        if self.cache is not None and room_id:
+            grid = self.cache.get(("room", room_id), lambda: self._grid_by_room_id(room_id))
+            if grid is not None:
+                return grid
+        grid = self._grid_for_room(room_id, topic)
+        if grid is not None and self.cache is not None:
+            self.session.flush()
+            self.cache.clear()  # a new binding: forget the negative look-up
+        return grid
+
+    def _grid_by_room_id(self, room_id: str) -> MicroGrid | None:
+        grid = self.session.exec(select(MicroGrid).where(MicroGrid.room_id == room_id)).first()
+        return None if grid is None else detached_copy(grid)
+
+    def _grid_for_room(self, room_id: str | None, topic: str | None) -> MicroGrid | None:
         if room_id:
             grid = self.session.exec(select(MicroGrid).where(MicroGrid.room_id == room_id)).first()
             if grid is not None:
@@ -118,7 +152,7 @@ class Store:
         if not text:
             return None
         stmt = select(MicroGrid).where(
-            or_(MicroGrid.code == text, MicroGrid.name == text, MicroGrid.room_topic == text)
+            or_(col(MicroGrid.code) == text, col(MicroGrid.name) == text, col(MicroGrid.room_topic) == text)
         )
         return self.session.exec(stmt).first()
 
@@ -131,23 +165,31 @@ class Store:
         if topic:
             grid.room_topic = topic
         self.add(grid)
+        self._forget()
 
     def rename_room(self, room_id: str, new_topic: str) -> MicroGrid | None:
         grid = self.session.exec(select(MicroGrid).where(MicroGrid.room_id == room_id)).first()
         if grid is not None:
             grid.room_topic = new_topic
             self.add(grid)
+            self._forget()
         return grid
 
     def person(self, person_id: int | None) -> Person | None:
         return None if person_id is None else self.session.get(Person, person_id)
 
     def person_by_contact(self, contact_id: str) -> Person | None:
-        return self.session.exec(select(Person).where(Person.wechat_id == contact_id)).first()
+        if self.cache is not None:
+            return self.cache.get(("contact", contact_id), lambda: self._person_by_contact(contact_id, True))
+        return self._person_by_contact(contact_id, False)
+
+    def _person_by_contact(self, contact_id: str, copy: bool) -> Person | None:
+        person = self.session.exec(select(Person).where(Person.wechat_id == contact_id)).first()
+        return detached_copy(person) if person is not None and copy else person
 
     def person_by_name(self, name: str) -> Person | None:
         stmt = select(Person).where(
-            col(Person.is_resident).is_(False), or_(Person.name == name, Person.wechat_name == name)
+            col(Person.is_resident).is_(False), or_(col(Person.name) == name, col(Person.wechat_name) == name)
         )
         return self.session.exec(stmt).first()
 
@@ -156,16 +198,17 @@ class Store:
         stmt = select(Person).where(
             col(Person.is_resident).is_(False),
             col(Person.wechat_id).is_(None),
-            or_(Person.wechat_name == display_name, Person.name == display_name),
+            or_(col(Person.wechat_name) == display_name, col(Person.name) == display_name),
         )
         return self.session.exec(stmt).first()
 
     def bind_contact(self, person: Person, contact_id: str) -> None:
         person.wechat_id = contact_id
         self.add(person)
+        self._forget()
 
     def ensure_resident(self, contact_id: str, display_name: str) -> Person:
-        person = self.person_by_contact(contact_id)
+        person = self._person_by_contact(contact_id, False)
         if person is not None:
             return person
         self._insert_once(
@@ -181,15 +224,24 @@ class Store:
             },
             ("code",),
         )
-        found = self.person_by_contact(contact_id)
+        self._forget()
+        found = self._person_by_contact(contact_id, False)
         assert found is not None
         return found
 
     def grid_roles(self, person_id: int) -> list[GridRole]:
-        return list(self.session.exec(select(GridRole).where(GridRole.person_id == person_id)))
+        def load() -> list[GridRole]:
+            rows = self.session.exec(select(GridRole).where(GridRole.person_id == person_id))
+            return [detached_copy(r) for r in rows] if self.cache is not None else list(rows)
+
+        return self._cached(("roles", person_id), load)
 
     def supervisor_rows(self, person_id: int) -> list[Supervisor]:
-        return list(self.session.exec(select(Supervisor).where(Supervisor.person_id == person_id)))
+        def load() -> list[Supervisor]:
+            rows = self.session.exec(select(Supervisor).where(Supervisor.person_id == person_id))
+            return [detached_copy(r) for r in rows] if self.cache is not None else list(rows)
+
+        return self._cached(("supervisor", person_id), load)
 
     def grid_staff(self, grid_id: int) -> list[tuple[Person, str]]:
         """(person, role) of a micro-grid's team, leaders first."""
@@ -202,13 +254,21 @@ class Store:
         return [(p, r) for p, r in self.session.exec(stmt)]
 
     def grid_leader(self, grid_id: int) -> Person | None:
+        return self._cached(("leader", grid_id), lambda: self._grid_leader(grid_id))
+
+    def _grid_leader(self, grid_id: int) -> Person | None:
         staff = self.grid_staff(grid_id)
-        leaders = [p for p, r in staff if r == "leader"]
-        return (leaders or [p for p, _ in staff] or [None])[0]
+        leaders = [p for p, r in staff if r == "leader"] or [p for p, _ in staff]
+        if not leaders:
+            return None
+        return detached_copy(leaders[0]) if self.cache is not None else leaders[0]
 
     def community_of_grid(self, grid: MicroGrid) -> int | None:
-        comp = self.comp_grid(grid.comp_grid_id)
-        return None if comp is None else comp.community_id
+        def load() -> int | None:
+            comp = self.comp_grid(grid.comp_grid_id)
+            return None if comp is None else comp.community_id
+
+        return self._cached(("community", grid.comp_grid_id), load)
 
     def supervisors_at(self, level: int, grid: MicroGrid | None, community_id: int | None) -> list[Person]:
         """Supervisors of one level responsible for a grid (level 1: its comprehensive grid)."""
@@ -218,7 +278,7 @@ class Store:
             stmt = stmt.where(Supervisor.comp_grid_id == grid.comp_grid_id)
         elif community_id is not None:
             stmt = stmt.where(
-                or_(col(Supervisor.community_id).is_(None), Supervisor.community_id == community_id)
+                or_(col(Supervisor.community_id).is_(None), col(Supervisor.community_id) == community_id)
             )
         seen: dict[int, Person] = {}
         for person, _ in self.session.exec(stmt.order_by(col(Person.id))):
@@ -246,7 +306,9 @@ class Store:
     def ticket(self, ticket_id: int) -> Ticket | None:
         return self.session.get(Ticket, ticket_id)
 
-    def add_ticket_event(self, ticket: Ticket, at: datetime, actor_id: int | None, action: str, note: str = "") -> None:
+    def add_ticket_event(
+        self, ticket: Ticket, at: datetime, actor_id: int | None, action: str, note: str = ""
+    ) -> None:
         assert ticket.id is not None
         self.session.add(TicketEvent(ticket_id=ticket.id, at=at, actor_id=actor_id, action=action, note=note))
 
@@ -268,7 +330,9 @@ class Store:
     def incident(self, incident_id: int) -> Incident | None:
         return self.session.get(Incident, incident_id)
 
-    def add_alert(self, incident: Incident, level: int, person_id: int | None, action: str, at: datetime) -> None:
+    def add_alert(
+        self, incident: Incident, level: int, person_id: int | None, action: str, at: datetime
+    ) -> None:
         assert incident.id is not None
         self.session.add(
             IncidentAlert(incident_id=incident.id, level=level, person_id=person_id, action=action, at=at)
@@ -299,14 +363,22 @@ class Store:
             return False
         new_id = self._insert_once(
             PointsEntry,
-            {"person_id": person_id, "community_id": community_id, "rule": rule, "points": points,
-             "ref": ref, "at": at},
+            {
+                "person_id": person_id,
+                "community_id": community_id,
+                "rule": rule,
+                "points": points,
+                "ref": ref,
+                "at": at,
+            },
             ("rule", "ref", "person_id"),
         )
         return new_id is not None
 
     def points_total(self, person_id: int) -> int:
-        stmt = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.person_id == person_id)
+        stmt = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+            PointsEntry.person_id == person_id
+        )
         return int(self.session.exec(stmt).one())
 
     # -- outbox --------------------------------------------------------------------------------

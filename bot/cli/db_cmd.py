@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from storage.db import ENV_DATABASE_URL, describe_url, resolve_url
-from storage.migrate import current, head, upgrade
+# The database modules (SQLAlchemy, alembic) are imported inside the commands: `gridbot --help`
+# and unrelated subcommands should not pay for them.
 
 URL_HELP = (
-    f"数据库地址；默认取环境变量 {ENV_DATABASE_URL}，否则为 $GRIDBOT_DATA_DIR/gridbot.sqlite3 / "
-    f"database URL (default: ${ENV_DATABASE_URL}, else the embedded SQLite file)"
+    "数据库地址；默认取环境变量 GRIDBOT_DATABASE_URL，否则为 $GRIDBOT_DATA_DIR/gridbot.sqlite3 / "
+    "database URL (default: $GRIDBOT_DATABASE_URL, else the embedded SQLite file)"
 )
 
 
@@ -20,14 +18,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "db",
         help="数据库建库与升级 / create or upgrade the database",
-        description="数据库结构管理 / database schema management (alembic migrations shipped in the package).",
+        description="数据库结构管理 / database schema management (alembic, shipped in the package).",
     )
     actions = parser.add_subparsers(dest="db_action", metavar="<action>")
 
     up = actions.add_parser(
         "upgrade",
         help="创建或升级数据库到最新版本 / create or upgrade the database to the latest revision",
-        description="创建或升级数据库到最新版本，并显示当前版本 / create or upgrade to head and print the revision.",
+        description="创建或升级数据库到最新版本，并显示版本号 / upgrade to head and print the revision.",
     )
     up.add_argument("--url", help=URL_HELP)
     up.set_defaults(func=_upgrade)
@@ -48,13 +46,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=_help)
 
 
+def error_reason(exc: BaseException) -> str:
+    """First line of an exception: enough to act on, no traceback."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _fail(url: str | None, exc: Exception) -> int:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    print(f"数据库 {describe_url(resolve_url(url))} 操作失败 / database error: {reason}", file=sys.stderr)
+    from storage.db import describe_url, resolve_url
+
+    print(
+        f"数据库 {describe_url(resolve_url(url))} 操作失败 / database error: {error_reason(exc)}",
+        file=sys.stderr,
+    )
     return 1
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import describe_url, resolve_url
+    from storage.migrate import upgrade
+
     try:
         revision = upgrade(args.url)
     except (SQLAlchemyError, OSError) as exc:
@@ -64,6 +77,11 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import describe_url, resolve_url
+    from storage.migrate import current, head
+
     try:
         revision = current(args.url)
     except (SQLAlchemyError, OSError) as exc:

@@ -18,7 +18,8 @@ HELP = "解析聊天消息为结构化结果 / parse chat messages into structur
 DESCRIPTION = """解析聊天消息（JSON 行输入，每行输出一个 JSON 对象）。
 Parse chat messages: reads JSON lines on stdin, writes one JSON object per input line.
 
-输入 / input:  {"text": "7栋楼道堆放纸箱", "chat": "group", "role": "leader", "at": "2026-11-23T10:00:00+08:00"}
+输入 / input:
+  {"text": "7栋楼道堆放纸箱", "chat": "group", "role": "leader", "at": "2026-11-23T10:00:00+08:00"}
   chat: group（群聊）| private（私聊），可省略 / optional, default group
   role: leader | member | resident | merchant | supervisor，可省略 / optional
   at:   消息时间（ISO 8601），用于解析“明天下午三点” / message time for time expressions
@@ -37,7 +38,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--text", help="解析一条消息并格式化输出 / parse one message and pretty-print it")
     parser.add_argument("--chat", default="group", choices=_CHATS, help="与 --text 一起用 / with --text")
-    parser.add_argument("--role", default=None, help="发送者角色，与 --text 一起用 / sender role, with --text")
+    parser.add_argument(
+        "--role", default=None, help="发送者角色，与 --text 一起用 / sender role, with --text"
+    )
     parser.add_argument("--at", default=None, help="消息时间 ISO 8601，与 --text 一起用 / message time")
     parser.set_defaults(func=run)
 
@@ -56,7 +59,7 @@ def _parse_at(value: Any) -> datetime | None:
 def _request(line: str) -> tuple[str, str, str | None, datetime | None]:
     """Validate one input line; ValueError messages are safe to print (no message text)."""
     if not line.strip():
-        raise ValueError("empty line: expected a JSON object with a \"text\" field")
+        raise ValueError('empty line: expected a JSON object with a "text" field')
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:

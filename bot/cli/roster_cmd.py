@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from bot.cli.db_cmd import URL_HELP, error_reason
 
-from bot.cli.db_cmd import URL_HELP
-from config.roster import Roster, RosterError, apply_roster, load_roster, person_line, summarize
-from storage.db import describe_url, make_engine, resolve_url
-from storage.migrate import upgrade
+if TYPE_CHECKING:  # imported in the commands: keeps `gridbot --help` fast
+    from config.roster import Roster
 
 FILE_HELP = "花名册文件：.yaml / .xlsx / .csv（格式见 config/ROSTER.md）/ roster file"
 
@@ -57,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _load(path: str) -> Roster | None:
+    from config.roster import RosterError, load_roster
+
     try:
         return load_roster(path)
     except RosterError as exc:
@@ -65,6 +65,8 @@ def _load(path: str) -> Roster | None:
 
 
 def _details(roster: Roster) -> list[str]:
+    from config.roster import person_line
+
     lines = []
     for community in roster.communities:
         lines.append(f"{community.name}（{community.code}，{community.street or '街道未填'}）")
@@ -84,6 +86,8 @@ def _details(roster: Roster) -> list[str]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from config.roster import summarize
+
     roster = _load(args.file)
     if roster is None:
         return 2
@@ -94,6 +98,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from config.roster import apply_roster, summarize
+    from storage.db import describe_url, make_engine, resolve_url
+    from storage.migrate import upgrade
+
     roster = _load(args.file)
     if roster is None:
         return 2
@@ -108,8 +119,10 @@ def _import(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
     except (SQLAlchemyError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"导入失败，数据库未改动 / import failed, nothing written ({where}): {reason}", file=sys.stderr)
+        print(
+            f"导入失败，数据库未改动 / import failed, nothing written ({where}): {error_reason(exc)}",
+            file=sys.stderr,
+        )
         return 1
     print(f"花名册 {args.file} 已导入 {where}（数据库版本 {revision}）/ imported")
     for line in summarize(roster) + summary.lines():

@@ -1,7 +1,7 @@
 """Message parsing: one chat message → ParseResult (kind, category, where, when, PII).
 
-    from handlers.parsing import parse
-    result = parse("7栋2单元楼道堆放纸箱", chat="group", role="leader")
+from handlers.parsing import parse
+result = parse("7栋2单元楼道堆放纸箱", chat="group", role="leader")
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from handlers.parsing.lexicon import CategorySet, Lexicon
+from handlers.parsing.lexicon import CategorySet, Lexicon, scan
+from handlers.parsing.result import Kind
 
 _DELIMS = re.compile(r"[,。;!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
@@ -27,7 +28,7 @@ _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 
 @dataclass(slots=True)
 class Classification:
-    kind: str
+    kind: Kind
     category: str | None = None
     handled: bool | None = None
 
@@ -70,9 +71,8 @@ class Classifier:
 
     def _scope(self, text: str) -> _Scope:
         delims = [m.start() for m in _DELIMS.finditer(text)]
-        breakers = [m.start() for m in self._cue["scope_breakers"].finditer(text)] if self._cue.get(
-            "scope_breakers"
-        ) else []
+        breaker_re = self._cue.get("scope_breakers")
+        breakers = [m.start() for m in breaker_re.finditer(text)] if breaker_re is not None else []
         return _Scope(
             delims=delims,
             bounds=sorted(delims + breakers),
@@ -86,7 +86,7 @@ class Classifier:
         scores: dict[str, int] = {}
         if cats.regex is None:
             return scores
-        for match in cats.regex.finditer(text):
+        for match in scan(cats, text):
             group = match.lastgroup
             if group is None:
                 continue
@@ -98,9 +98,9 @@ class Classifier:
             category, weight = cats.groups[group]
             scores[category] = scores.get(category, 0) + weight
         for category, (when, unless) in cats.suppress.items():
-            if category in scores and when is not None and when.search(text):
-                if unless is None or not unless.search(text):
-                    del scores[category]
+            suppressed = when is not None and when.search(text) is not None
+            if category in scores and suppressed and (unless is None or not unless.search(text)):
+                del scores[category]
         return scores
 
     @staticmethod
@@ -160,8 +160,10 @@ class Classifier:
 
     def _basic_or_zero(self, body: str, role: str | None, scope: _Scope) -> Classification:
         zero = self._has("zero", body)
-        skip = self._clauses_with(("positive_state",), body, scope)
+        skip: set[int] = set()
         if zero:
+            # "消防通道畅通" in a patrol report is a checked item, not a problem.
+            skip = self._clauses_with(("positive_state",), body, scope)
             # In a patrol report, "检查了消防栓和灭火器" names what was checked, not a problem.
             inspected = self._clauses_with(("inspection",), body, scope)
             found = self._clauses_with(("finding",), body, scope)
@@ -175,6 +177,8 @@ class Classifier:
         request = self._has("request", body)
         if self._has("ack", body) and score <= 1 and not request:
             return Classification("other")  # 谢谢/收到/欢迎 with at most a stray word
+        if self._has("warning", body) and score <= 2 and not request:
+            return Classification("other")  # 大家注意保暖: a reminder, not a report
         if category is None or score == 0:
             if request or (role in ("leader", "member") and self._has("work_record", body)):
                 return Classification("basic", "other", self._handled(body, scope))

@@ -45,12 +45,10 @@ def strip_quote(text: str) -> str:
     """Keep only the reply of a WeChat quote block; other text is returned unchanged."""
     if not text.lstrip().startswith("「"):
         return text
-    match = None
-    for match in _QUOTE_SEP.finditer(text):
-        pass  # the reply follows the LAST separator (quotes of quotes nest)
-    if match is None:
-        return text
-    return text[match.end() :]
+    last_end = -1
+    for sep in _QUOTE_SEP.finditer(text):
+        last_end = sep.end()  # the reply follows the LAST separator (quotes of quotes nest)
+    return text if last_end < 0 else text[last_end:]
 
 
 def split_mentions(text: str) -> tuple[str, str]:

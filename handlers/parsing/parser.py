@@ -11,7 +11,7 @@ from handlers.parsing.commands import CommandParser, is_command
 from handlers.parsing.lexicon import Lexicon, load_lexicon
 from handlers.parsing.normalize import normalize_parts
 from handlers.parsing.pii import blank_pii, find_pii, mask_pii
-from handlers.parsing.result import KINDS, ParseResult
+from handlers.parsing.result import ParseResult
 from handlers.parsing.times import extract_times
 
 # Rules read at most this many characters: a 1 MB paste is classified by its start
@@ -53,7 +53,7 @@ class Parser:
             result.command, result.args = self._commands.parse(head)
         else:
             verdict = self._classifier.classify(head, role, "@所有人" in mentions)
-            result.kind = verdict.kind if verdict.kind in KINDS else "other"  # type: ignore[assignment]
+            result.kind = verdict.kind
             result.category = verdict.category
             result.handled = verdict.handled if verdict.kind in _BASIC_KINDS else None
             if result.kind == "basic" and verdict.category is not None:

@@ -14,7 +14,15 @@ KINDS: tuple[Kind, ...] = ("zero_report", "basic", "major", "command", "other")
 
 BASIC_CATEGORIES = ("safety", "dispute", "sanitation", "facility", "security", "livelihood", "care", "other")
 MAJOR_CATEGORIES = (
-    "fire", "gas", "casualty", "violence", "missing", "self_harm", "mass_incident", "disaster", "other",
+    "fire",
+    "gas",
+    "casualty",
+    "violence",
+    "missing",
+    "self_harm",
+    "mass_incident",
+    "disaster",
+    "other",
 )
 COMMANDS = ("help", "accept", "close", "escalate", "status", "stats", "bind", "ack", "rate", "zero")
 

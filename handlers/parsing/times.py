@@ -23,7 +23,11 @@ _N = rf"(?:[0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})"
 _WEEKDAY = "一二三四五六日天1234567"
 _RELATIVE_DAY = "大后天|后天|明天|明日|今天|今日|昨天|前天|明早|明晚|今早|今晚|今夜|明夜"
 _PERIOD = "凌晨|清晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|夜间|半夜|早|晚"
+# Every time expression starts with one of these characters; the look-ahead lets the regex
+# engine skip all other positions in C instead of yielding an empty match at each.
+_STARTS = f"0-9{CN_NUM_CHARS}今明后大昨前周星礼下本这月年凌清早上中傍晚夜半"
 _TIME = re.compile(
+    rf"(?=[{_STARTS}])"
     rf"(?:(?P<month>{_N})月(?P<day>{_N})[日号]"
     rf"|(?P<rel>{_RELATIVE_DAY})"
     rf"|(?P<week>下下|下|本|这|这个|下个)?(?:周|星期|礼拜)(?P<wd>[{_WEEKDAY}])"
@@ -99,12 +103,10 @@ def _clock(m: re.Match[str], period: str | None) -> tuple[int, int] | None:
             minute = cn_to_int(m.group("minute")) or 0
     else:
         return None
-    if period in _PM_PERIODS and 1 <= hour < 12:
+    afternoon = (period in _PM_PERIODS and 1 <= hour < 12) or (period == "中午" and 1 <= hour <= 3)
+    # 3点半 without 上午/凌晨 in a working chat means the afternoon
+    if afternoon or (period is None and 1 <= hour <= 6):
         hour += 12
-    elif period == "中午" and 1 <= hour <= 3:
-        hour += 12
-    elif period is None and 1 <= hour <= 6:
-        hour += 12  # 3点半 in a working chat means the afternoon
     if hour == 24:
         hour = 0
     if not (0 <= hour < 24 and 0 <= minute < 60):
@@ -165,11 +167,10 @@ def _resolve(m: re.Match[str], now: datetime) -> TimeMention | None:
     clock = _clock(m, period)
     if clock is None and (m.group("hour") or m.group("hh")):
         return None
-    if clock is None:
-        if period:
-            clock = _period_default(period, deadline)
-        else:
-            clock = (18, 0) if deadline else (9, 0)
+    if clock is None and period:
+        clock = _period_default(period, deadline)
+    elif clock is None:
+        clock = (18, 0) if deadline else (9, 0)
     if day is None:
         day = now.date()
     at = datetime.combine(day, time(clock[0], clock[1]), tzinfo=SHANGHAI)

@@ -21,7 +21,9 @@ def demo_data() -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
-def write_yaml(tmp_path: Path, change: Callable[[dict[str, Any]], None] | None = None, name: str = "r.yaml") -> Path:
+def write_yaml(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None] | None = None, name: str = "r.yaml"
+) -> Path:
     data = demo_data()
     if change is not None:
         change(data)

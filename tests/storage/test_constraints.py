@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from storage.models import CompGrid, Community, InboundMessage, MicroGrid, OutboxMessage, PatrolReport
+from storage.models import Community, CompGrid, InboundMessage, MicroGrid, OutboxMessage, PatrolReport
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
@@ -22,7 +22,9 @@ def _grid(session: Session) -> int:
     session.add(comp)
     session.flush()
     assert comp.id is not None
-    grid = MicroGrid(comp_grid_id=comp.id, code="m", name="3号楼微网格", room_topic="3号楼微网格群", buildings=[3])
+    grid = MicroGrid(
+        comp_grid_id=comp.id, code="m", name="3号楼微网格", room_topic="3号楼微网格群", buildings=[3]
+    )
     session.add(grid)
     session.flush()
     assert grid.id is not None
@@ -47,7 +49,9 @@ def _inbound(account: str = "default") -> InboundMessage:
 
 
 def _outbox() -> OutboxMessage:
-    return OutboxMessage(dedupe_key="ack:1", chat="group", to_id="room", kind="ack", text="收到", created_at=NOW)
+    return OutboxMessage(
+        dedupe_key="ack:1", chat="group", to_id="room", kind="ack", text="收到", created_at=NOW
+    )
 
 
 def test_inbound_message_dedupe(session: Session) -> None:

@@ -42,7 +42,7 @@ def test_env_url_and_default_sqlite_path(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_describe_url_hides_password() -> None:
     shown = describe_url("postgresql://bot:s3cret@db.example/grid")
     assert "s3cret" not in shown and "bot:***@db.example" in shown
-    assert describe_url("not a url ://") .startswith("<")
+    assert describe_url("not a url ://").startswith("<")
 
 
 def test_make_engine_creates_the_data_dir(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_sqlite_rollback_undoes_ddl(sqlite_engine: Engine) -> None:
 def test_postgres_engine_settings() -> None:
     engine = make_engine("postgresql://u:p@127.0.0.1:1/none")  # no connection is made here
     assert engine.dialect.driver == "psycopg"
-    assert engine.pool._pre_ping  # type: ignore[attr-defined]
+    assert engine.pool._pre_ping
     engine.dispose()
 
 

@@ -19,12 +19,25 @@ def shape(roster: Roster) -> dict[str, Any]:
     name = lambda ref: roster.person(ref).name  # noqa: E731
     return {
         "micro": sorted(
-            (m.code, m.name, m.kind, m.room_topic, tuple(m.buildings), name(m.leader), tuple(sorted(map(name, m.members))))
+            (
+                m.code,
+                m.name,
+                m.kind,
+                m.room_topic,
+                tuple(m.buildings),
+                name(m.leader),
+                tuple(sorted(map(name, m.members))),
+            )
             for _, _, m in roster.micro_grids()
         ),
         "supervisors": sorted(
             [(c.code, name(s.person), s.level) for c in roster.communities for s in c.supervisors]
-            + [(g.code, name(s.person), 1) for c in roster.communities for g in c.grids for s in g.supervisors]
+            + [
+                (g.code, name(s.person), 1)
+                for c in roster.communities
+                for g in c.grids
+                for s in g.supervisors
+            ]
         ),
         "people": sorted((p.key, p.name, p.display_name, p.phone) for p in roster.people),
         "admins": sorted(map(name, roster.admins)),
@@ -55,8 +68,32 @@ def test_csv_encodings(tmp_path: Path, encoding: str) -> None:
 def test_header_synonyms_title_row_and_phone_fallback(tmp_path: Path) -> None:
     rows = [
         ["某社区花名册"],
-        ["所属社区", "综合网格名称", "微网格名称", "网格类型", "微信群名称", "职务", "名字", "微信昵称", "联系电话", "负责楼栋", "备注"],
-        ["甲社区", "一网格", "1号楼", "住宅", "1号楼群", "微网格长", "赵一", "", "138-0000-1111", "1、2号楼", "x"],
+        [
+            "所属社区",
+            "综合网格名称",
+            "微网格名称",
+            "网格类型",
+            "微信群名称",
+            "职务",
+            "名字",
+            "微信昵称",
+            "联系电话",
+            "负责楼栋",
+            "备注",
+        ],
+        [
+            "甲社区",
+            "一网格",
+            "1号楼",
+            "住宅",
+            "1号楼群",
+            "微网格长",
+            "赵一",
+            "",
+            "138-0000-1111",
+            "1、2号楼",
+            "x",
+        ],
         ["甲社区", "一网格", "1号楼", "", "", "楼栋长", "钱二", "钱二哥", "", "3-4", ""],
         ["甲社区", "一网格", "", "", "", "综合网格长", "赵一", "", "", "", ""],
         ["", "", "", "", "", "", "", "", "", "", ""],
@@ -91,7 +128,18 @@ def test_bad_rows_are_all_listed_with_row_numbers(tmp_path: Path) -> None:
         ["甲社区", "一网格", "1号楼", "", "", "组长", "孙三", "", "", ""],  # 5 unknown role
         ["甲社区", "一网格", "2号楼", "写字楼", "", "微网格长", "李四", "", "", ""],  # 6 bad kind
         ["甲社区", "一网格", "2号楼", "", "", "微网格长", "周五", "", "", ""],  # 7 second leader
-        ["甲社区", "一网格", "3号楼", "", "1号楼群", "楼栋长", "吴六", "", "", ""],  # 8 topic clash, no leader
+        [
+            "甲社区",
+            "一网格",
+            "3号楼",
+            "",
+            "1号楼群",
+            "楼栋长",
+            "吴六",
+            "",
+            "",
+            "",
+        ],  # 8 topic clash, no leader
         ["甲社区", "二网格", "1号楼", "", "", "志愿者", "郑七", "", "", ""],  # 9 grid in two comp grids
         ["甲社区", "", "4号楼", "", "", "微网格长", "王八", "", "", ""],  # 10 no comp grid
         ["甲社区", "一网格", "1号楼", "", "", "志愿者", "赵一", "", "13800001111", ""],  # 11 leader again
@@ -148,7 +196,14 @@ def test_xlsx_numbers_and_named_sheet(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("3", [3]), ("3,4", [3, 4]), ("3，4号楼", [3, 4]), ("3号楼", [3]), ("3-5", [3, 4, 5]), ("12栋 7幢", [7, 12])],
+    [
+        ("3", [3]),
+        ("3,4", [3, 4]),
+        ("3，4号楼", [3, 4]),
+        ("3号楼", [3]),
+        ("3-5", [3, 4, 5]),
+        ("12栋 7幢", [7, 12]),
+    ],
 )
 def test_parse_buildings(text: str, expected: list[int]) -> None:
     assert parse_buildings(text) == expected

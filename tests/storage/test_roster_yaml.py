@@ -23,7 +23,10 @@ def test_demo_roster_loads() -> None:
     assert roster.person(grid3.leader).name == "张丽" and grid3.buildings == [3]
     community = roster.communities[0]
     assert (community.name, community.street) == ("幸福里社区", "下站街道")
-    assert {roster.person(s.person).name: s.level for s in community.supervisors} == {"王书记": 2, "陈志强": 3}
+    assert {roster.person(s.person).name: s.level for s in community.supervisors} == {
+        "王书记": 2,
+        "陈志强": 3,
+    }
     assert all(len(g.supervisors) == 1 and g.supervisors[0].level == 1 for g in community.grids)
     assert [roster.person(a).name for a in roster.admins] == ["王书记"]
     assert roster.policy == Policy()  # the demo spells out the defaults
@@ -31,12 +34,17 @@ def test_demo_roster_loads() -> None:
 
 def test_policy_defaults_and_workflow_values() -> None:
     policy = Policy()
-    assert (policy.patrol.reminder, policy.patrol.chase, policy.patrol.deadline) == (time(9), time(16), time(18))
+    assert (policy.patrol.reminder, policy.patrol.chase, policy.patrol.deadline) == (
+        time(9),
+        time(16),
+        time(18),
+    )
     assert policy.weekly_at() == (0, time(9)) and policy.monthly_at() == (1, time(9))
     assert policy.grading.days() == {"A": 1, "B": 3, "C": 7} and policy.grading.unit == "calendar"
     workflow = policy.to_workflow()
     assert workflow.tz == ZoneInfo("Asia/Shanghai") and workflow.digest_time == time(21)
     assert workflow.points["ticket_overdue"] == -2 and workflow.escalation_max_rounds == 3
+    assert workflow.weekly_bulletin == (0, time(9)) and workflow.monthly_bulletin == (1, time(9))
     assert policy.model_dump(mode="json")["patrol"]["chase"] == "16:00"
 
 
@@ -96,10 +104,12 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ("bad zone", _set("policy.timezone", "Beijing"), ["policy.timezone：时区「Beijing」无法识别"]),
     ("zero timeout", _set("policy.escalation.timeout_minutes", 0),
      ["policy.escalation.timeout_minutes：应不小于 1"]),
-    ("bad unit", _set("policy.grading.unit", "weeks"), ["policy.grading.unit：只能是 'calendar' 或 'working'"]),
+    ("bad unit", _set("policy.grading.unit", "weeks"),
+     ["policy.grading.unit：只能是 'calendar' 或 'working'"]),
     ("unknown points rule", _set("policy.points.zero", 1), ["policy.points.zero：未知的键「zero」"]),
     ("duplicate micro code", _set("communities.0.grids.1.micro_grids.0.code", "xfl-b1"),
-     ["communities[0].grids[1].micro_grids[0].code：微网格编码「xfl-b1」重复（已用于 communities[0].grids[0].micro_grids[0].code）"]),
+     ["communities[0].grids[1].micro_grids[0].code：微网格编码「xfl-b1」重复",
+      "（已用于 communities[0].grids[0].micro_grids[0].code）"]),
     ("duplicate topic", _set("communities.0.grids.2.micro_grids.3.room_topic", "3号楼微网格群"),
      ["communities[0].grids[2].micro_grids[3].room_topic：群名称「3号楼微网格群」重复"]),
     ("leader not a person", _set("communities.0.grids.2.micro_grids.1.leader", "张三"),
@@ -107,11 +117,13 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ("member not a person", _set("communities.0.grids.0.micro_grids.0.members", ["周志明", "路人甲"]),
      ["communities[0].grids[0].micro_grids[0].members[1]：「路人甲」不在 people 名单中"]),
     ("leader also member", _set("communities.0.grids.0.micro_grids.2.members", ["张丽"]),
-     ["communities[0].grids[0].micro_grids[2].members[0]：「张丽」已在 communities[0].grids[0].micro_grids[2].leader 中出现"]),
+     ["communities[0].grids[0].micro_grids[2].members[0]：「张丽」已在",
+      "已在 communities[0].grids[0].micro_grids[2].leader 中出现"]),
     ("building not int", _set("communities.0.grids.0.micro_grids.2.buildings", ["3号楼"]),
      ["communities[0].grids[0].micro_grids[2].buildings[0]：应为整数，实际是「3号楼」"]),
     ("bad kind", _set("communities.0.grids.2.micro_grids.2.kind", "写字楼"),
-     ["communities[0].grids[2].micro_grids[2].kind：只能是 'residential' 或 'merchant'，实际是「写字楼」"]),
+     ["communities[0].grids[2].micro_grids[2].kind：只能是 'residential' 或 'merchant'，",
+      "实际是「写字楼」"]),
     ("level 2 under a grid", _set("communities.0.grids.0.supervisors", [{"person": "刘建国", "level": 2}]),
      ["communities[0].grids[0].supervisors[0].level：综合网格下只能写一级"]),
     ("level 1 under community", _set("communities.0.supervisors", [{"person": "王书记", "level": 1}]),
@@ -147,12 +159,16 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
         micro(data, 1, 0)["leader"] = "乙"
         data["policy"] = {"digest": "24:00"}
 
+    def many_without_policy(data: dict[str, Any]) -> None:
+        many(data)
+        del data["policy"]
+
     with pytest.raises(RosterError) as err:
         load_roster(write_yaml(tmp_path, many))
     # pydantic problems come first; cross-references are checked once the shape is right
     assert len(err.value.problems) == 1 and "policy.digest" in str(err.value)
     with pytest.raises(RosterError) as err:
-        load_roster(write_yaml(tmp_path, lambda d: (many(d), d.pop("policy"))))
+        load_roster(write_yaml(tmp_path, many_without_policy))
     assert len(err.value.problems) == 2 and "有 2 处错误" in str(err.value)
 
 
@@ -205,11 +221,17 @@ def test_supervisor_shorthand_and_minimal_roster() -> None:
                     "code": "c",
                     "name": "社区",
                     "supervisors": ["甲"],
-                    "grids": [{"code": "g", "name": "综合网格", "supervisors": ["p2"],
-                               "micro_grids": [{"code": "m", "name": "微网格", "leader": "乙"}]}],
+                    "grids": [
+                        {
+                            "code": "g",
+                            "name": "综合网格",
+                            "supervisors": ["p2"],
+                            "micro_grids": [{"code": "m", "name": "微网格", "leader": "乙"}],
+                        }
+                    ],
                 }
             ],
-        }  # fmt: skip
+        }
     )
     assert roster.communities[0].supervisors[0].level == 2
     assert roster.communities[0].grids[0].supervisors[0].level == 1

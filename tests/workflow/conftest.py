@@ -6,18 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
 
-from config.roster import apply_roster, load_roster
-from tests.workflow.harness import DEMO_ROSTER, Chat
+from tests.workflow.harness import Chat, roster_loaded
 
-
-@pytest.fixture
-def roster_loaded(engine: Engine) -> Engine:
-    with Session(engine) as session:
-        apply_roster(session, load_roster(DEMO_ROSTER))
-        session.commit()
-    return engine
+__all__ = ["chat", "roster_loaded"]
 
 
 @pytest.fixture

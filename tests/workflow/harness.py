@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
+from config.roster import apply_roster, load_roster
 from handlers.clock import SHANGHAI, VirtualClock
 from handlers.context import Services
 from handlers.events import ChatKind, MessageReceived
@@ -76,3 +78,10 @@ class Chat:
             return s.exec(select(model)).one()
 
 
+@pytest.fixture
+def roster_loaded(engine: Engine) -> Engine:
+    """The demo roster applied to the (SQLite or PostgreSQL) test database."""
+    with Session(engine) as session:
+        apply_roster(session, load_roster(DEMO_ROSTER))
+        session.commit()
+    return engine

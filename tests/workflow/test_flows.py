@@ -6,9 +6,9 @@ from sqlmodel import col, select
 
 from handlers.incidents import escalate_due
 from storage.models import (
+    InboundMessage,
     Incident,
     IncidentAlert,
-    InboundMessage,
     MicroGrid,
     PatrolEntry,
     PatrolReport,
@@ -142,7 +142,9 @@ async def test_major_alerts_privately_and_never_echoes_details(chat: Chat) -> No
     alerts = chat.outbox("major_alert")
     level1 = supervisors(chat, 1)
     assert level1 and {a.to_name for a in alerts} == {p.name for p in level1}
-    assert all(a.chat == "private" and "139****5678" in a.text and "13912345678" not in a.text for a in alerts)
+    assert all(
+        a.chat == "private" and "139****5678" in a.text and "13912345678" not in a.text for a in alerts
+    )
     with chat.session() as s:
         incident = s.exec(select(Incident)).one()
     assert incident.status == "open" and incident.level == 1

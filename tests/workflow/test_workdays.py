@@ -39,7 +39,9 @@ def test_year_without_official_data_falls_back_to_weekdays_with_a_warning(
 
 def test_holiday_file_covers_a_new_year(tmp_path: Path) -> None:
     path = tmp_path / "holidays.yaml"
-    path.write_text("2027:\n  holidays: [2027-01-01, 2027-01-04]\n  workdays: [2027-01-09]\n", encoding="utf-8")
+    path.write_text(
+        "2027:\n  holidays: [2027-01-01, 2027-01-04]\n  workdays: [2027-01-09]\n", encoding="utf-8"
+    )
     cal = WorkCalendar(path)
     assert not cal.is_workday(at(2027, 1, 4, 0, 0).date())
     assert cal.is_workday(at(2027, 1, 9, 0, 0).date())  # a Saturday made a working day

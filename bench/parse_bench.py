@@ -1,0 +1,107 @@
+"""Parser benchmark: in-process, >= 100,000 messages on one core.
+
+The corpus (../shared/corpus/messages.jsonl) is repeated and varied — random building and
+phone numbers, traditional-character conversion, leading @mentions, full-width digits — so
+caches of exact strings cannot flatter the figures. Prints mean and p99 µs per message and
+the import time of `handlers.parsing` plus lexicon load, measured in a fresh subprocess.
+
+    .venv/bin/python bench/parse_bench.py [--n 100000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / ".." / "shared" / "corpus" / "messages.jsonl"
+FALLBACK = [
+    "7栋2单元楼道堆放纸箱，已通知住户清理",
+    "十二号楼三单元二〇三室门口着火了！",
+    "今日巡查无异常，零报告",
+    "#评价 R12 5",
+    "请问居住证在哪里办？电话13812345678",
+]
+_TRAD = str.maketrans("楼栋单元号里发现着门电话无报告请问时间", "樓棟單元號裡發現著門電話無報告請問時間")
+_FULL = str.maketrans("0123456789", "０１２３４５６７８９")
+IMPORT_PROBE = (
+    "import time; t=time.perf_counter(); import handlers.parsing as p; p.default_parser(); "
+    "print((time.perf_counter()-t)*1000)"
+)
+
+
+def load_texts() -> list[str]:
+    if not CORPUS.exists():
+        return FALLBACK
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [str(row["text"]) for row in rows]
+
+
+def vary(text: str, rng: random.Random) -> str:
+    """One random variation of a corpus message."""
+    choice = rng.random()
+    if choice < 0.2:
+        text = f"{rng.randint(1, 40)}栋{rng.randint(1, 6)}单元{rng.randint(1, 33)}0{rng.randint(1, 4)} {text}"
+    elif choice < 0.35:
+        text = text.translate(_TRAD)
+    elif choice < 0.5:
+        text = f"@网格长\u2005{text}"
+    elif choice < 0.6:
+        text = text.translate(_FULL)
+    elif choice < 0.7:
+        text = f"{text} 电话1{rng.randint(3, 9)}{rng.randint(100000000, 999999999)}"
+    return text
+
+
+def import_ms() -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="messages to parse (default 100000)")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from handlers.parsing import default_parser
+
+    parser = default_parser()
+    rng = random.Random(args.seed)
+    texts = load_texts()
+    roles = ["leader", "member", "resident", "merchant", "supervisor", None]
+    batch = [(vary(rng.choice(texts), rng), rng.choice(roles)) for _ in range(args.n)]
+    for text, role in batch[:1000]:  # warm-up: regex caches, lazy imports
+        parser.parse(text, role=role)
+
+    timings: list[float] = []
+    clock = time.perf_counter_ns
+    started = clock()
+    for text, role in batch:
+        t0 = clock()
+        parser.parse(text, role=role)
+        timings.append((clock() - t0) / 1000.0)
+    total_s = (clock() - started) / 1e9
+
+    timings.sort()
+    p99 = timings[int(len(timings) * 0.99) - 1]
+    print(f"messages: {len(timings)}  total: {total_s:.2f} s")
+    print(
+        f"mean: {statistics.fmean(timings):.1f} µs/msg  p50: {timings[len(timings) // 2]:.1f} µs  "
+        f"p99: {p99:.1f} µs  max: {timings[-1]:.0f} µs"
+    )
+    print(f"import handlers.parsing + lexicon load: {import_ms():.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Kind and category rules, with phrasings of our own (not the corpus sentences)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.parsing import parse
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("9号楼厨房着火啦，火很大，快来人", "fire"),
+        ("3号楼起火了，浓烟很大", "fire"),
+        ("隔壁著火了，快跑", "fire"),
+        ("小孩玩火把纸箱点着了，已经扑灭了", "fire"),
+        ("三栋二单元有股很浓的天然气味道，是不是哪家漏了", "gas"),
+        ("楼道里煤气味很重", "gas"),
+        ("快来人，我家老头在卫生间摔了一跤，起不来了，头上都是血", "casualty"),
+        ("隔壁阿姨突然倒地，口吐白沫，已经打了120", "casualty"),
+        ("小区后面池塘有个小孩掉下去了", "casualty"),
+        ("楼上有人吵架，男的拿菜刀要砍人", "violence"),
+        ("我老公喝醉了打我，我现在躲在厕所", "violence"),
+        ("我家老爷子有点糊涂，早上出去买菜到现在还没回来", "missing"),
+        ("有个老太太坐在小区门口哭，说找不到家了", "missing"),
+        ("他说活着太累了，要吃药自杀", "self_harm"),
+        ("11號樓3單元有人跳樓了", "self_harm"),
+        ("小区门口围了好几十个人，说物业乱收费，要讨个说法", "mass_incident"),
+        ("几十个工人拉横幅讨薪", "mass_incident"),
+        ("暴雨导致5栋地下室进水，水深半米", "disaster"),
+        ("1单元门口的地面塌了个大坑", "disaster"),
+        ("大风把树刮倒了，砸到了车", "disaster"),
+    ],
+)
+def test_major(text: str, category: str) -> None:
+    r = parse(text, role="resident")
+    assert (r.kind, r.category) == ("major", category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今日巡查：未发现燃气泄漏，无人员聚集，零报告",
+        "今天巡查正常，没发现着火冒烟，也没闻到煤气味",
+        "5号楼各楼层巡查一遍，无安全隐患，无矛盾纠纷",
+        "8栋无异常",
+        "今天巡了3个单元，一切都好",
+        "巡查完了，没有问题",
+        "本网格今日平安",
+        "重大情况：无\n基本情况：无",
+        "檢查了消防栓和滅火器，都在有效期內，無隱患",
+    ],
+)
+def test_zero_report(text: str) -> None:
+    assert parse(text, role="leader").kind == "zero_report"
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("【消防演练通知】周六上午在广场开展消防演练，会有烟雾，请勿惊慌", "supervisor"),
+        ("【应急演练】明天上午开展燃气泄漏疏散演练", "supervisor"),
+        ("【停水通知】明天9点至17点停水", "supervisor"),
+        ("紧急通知！本店水果大促销，苹果只要3.9一斤", "merchant"),
+        ("重大好消息，家电清洗特价，私聊我预约", "merchant"),
+        ("新闻里说外地一个小区着火了，大家注意安全", "resident"),
+        ("谢谢网格员，辛苦了", "resident"),
+        ("好的收到", "leader"),
+        ("[图片]", "resident"),
+        ("👍👍", "resident"),
+        ("不是着火，是楼下在烧纸", "resident"),
+        ("@所有人 明天降温，家中有独居老人的请多关心", "supervisor"),
+    ],
+)
+def test_other(text: str, role: str) -> None:
+    r = parse(text, role=role)
+    assert r.kind == "other", r
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "handled"),
+    [
+        ("5栋楼道有块电动车电池鼓包了，已移到室外，没有起火，没有人员受伤", "safety", True),
+        ("无重大情况。基本情况：5栋2单元一楼有电动车停放在楼道，已劝离", "safety", True),
+        ("6栋2单元楼道杂物已督促住户清理干净", "safety", True),
+        ("3号楼302与402因漏水问题发生纠纷，已调解完毕", "dispute", True),
+        ("楼上装修噪音太大了，中午都不让人休息", "dispute", False),
+        ("隔壁养了十几只鸽子，到处是鸟屎", "sanitation", False),
+        ("楼道的灯坏了好久了，有人管吗", "facility", False),
+        ("有陌生人在车棚里偷电瓶", "security", False),
+        ("社保卡丢了怎么补办？", "livelihood", False),
+        ("走访了12栋的孤寡老人李奶奶，身体还行", "care", False),
+        ("我家的狗跑丢了，黄色的，看到的告诉我", "other", False),
+        ("楼上阳台的花盆一刮风就晃，怕掉下来砸到人", "safety", False),
+        ("已通知住户限期清理楼道纸箱", "safety", False),
+    ],
+)
+def test_basic(text: str, category: str, handled: bool) -> None:
+    r = parse(text, role="resident")
+    assert (r.kind, r.category, r.handled) == ("basic", category, handled), r
+    assert r.grade_hint in ("A", "B", "C")
+
+
+def test_grade_hints() -> None:
+    assert parse("楼道垃圾没人清", role="resident").grade_hint == "A"
+    assert parse("电梯坏了三天了", role="resident").grade_hint == "B"
+    assert parse("顶楼住户私搭彩钢棚", role="leader").grade_hint == "C"
+
+
+def test_quote_only_reply_counts() -> None:
+    quoted = "「张网格长：东门今日巡查无异常」\n- - - - - - - - - - - - - - -\n东门有几个人打起来了，快报警"
+    assert (parse(quoted).kind, parse(quoted).category) == ("major", "violence")
+    thanks = "「王网格长：5栋楼道杂物已清理完毕」\n- - - - - - - - - - - - - - -\n辛苦了[强]"
+    assert parse(thanks).kind == "other"
+
+
+def test_major_not_in_kind_other_fields() -> None:
+    r = parse("4栋602窗户在冒黑烟，已经打了119")
+    assert (r.kind, r.category, r.building, r.room, r.floor) == ("major", "fire", 4, "602", None)

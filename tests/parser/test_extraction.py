@@ -1,0 +1,220 @@
+"""Unit tests for each extraction rule: normalisation, numerals, addresses, PII, times, commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from handlers.clock import SHANGHAI
+from handlers.parsing import mask_pii, parse
+from handlers.parsing.normalize import normalize
+from handlers.parsing.numerals import cn_to_digits, cn_to_int
+from handlers.parsing.pii import id_checksum_ok
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)  # a Monday
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+
+def test_full_width_and_traditional() -> None:
+    assert normalize("＃辦結 Ｒ１２") == "#办结 R12"
+    assert normalize("３號樓著火了") == "3号楼着火了"
+
+
+def test_quote_block_keeps_only_reply() -> None:
+    text = "「李姐：5栋楼道冒烟了！」\n- - - - - - - - - - - - - - -\n收到，马上过去"
+    assert normalize(text) == "收到,马上过去"
+    assert parse(text).kind == "other"
+
+
+def test_leading_mentions_stripped() -> None:
+    assert normalize("@网格助手\u20055号楼今日无情况") == "5号楼今日无情况"
+    assert normalize("@王网格长 @李书记 9栋无异常") == "9栋无异常"
+
+
+def test_surrogates_and_controls_do_not_break() -> None:
+    assert normalize("a\ud800b\x00c\u200b") == "a\ufffdbc"
+
+
+# --- numerals ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("span", "value"),
+    [("十二", 12), ("二十三", 23), ("十", 10), ("两", 2), ("一百零二", 102), ("二〇三", 203), ("7", 7)],
+)
+def test_cn_to_int(span: str, value: int) -> None:
+    assert cn_to_int(span) == value
+
+
+def test_cn_to_digits_room() -> None:
+    assert cn_to_digits("二〇三") == "203"
+    assert cn_to_digits("三百零二") == "302"
+    assert cn_to_int("abc") is None
+
+
+# --- addresses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "building", "unit", "floor", "room"),
+    [
+        ("十二号楼三单元二〇三室门口堆了纸箱", 12, 3, None, "203"),
+        ("7-2-402楼上噪音", 7, 2, None, "402"),
+        ("7#楼楼道灯坏了", 7, None, None, None),
+        ("7幢门口有垃圾", 7, None, None, None),
+        ("七栋三楼楼道堆放杂物", 7, None, 3, None),
+        ("二十三号楼5层电梯坏了", 23, None, 5, None),
+        ("十二栋一楼消防栓被挡", 12, None, 1, None),
+        ("12#楼3单元飞线充电", 12, 3, None, None),
+        ("8栋1单元602家漏水到我家", 8, 1, None, "602"),
+        ("七棟２單元有人打架", 7, 2, None, None),
+    ],
+)
+def test_address(text: str, building: int, unit: int | None, floor: int | None, room: str | None) -> None:
+    r = parse(text, now=NOW)
+    assert (r.building, r.unit, r.floor, r.room) == (building, unit, floor, room)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "11月23日 零报告",
+        "晚上8点巡查无异常",
+        "8:30 到社区开会",
+        "【日报】11月26日 第3网格 零报告",
+        "11.23 零报告",
+        "扣了我1000块押金",
+        "已经打了120",
+    ],
+)
+def test_dates_times_and_grids_are_not_buildings(text: str) -> None:
+    r = parse(text, now=NOW)
+    assert r.building is None
+    assert r.room is None
+
+
+def test_range_of_units_is_not_a_unit() -> None:
+    assert parse("2栋1-3单元巡查无异常").unit is None
+
+
+# --- PII -----------------------------------------------------------------------------------
+
+VALID_ID = "11010519491231002X"
+
+
+def test_id_checksum() -> None:
+    assert id_checksum_ok(VALID_ID)
+    assert not id_checksum_ok("110105194912310021")
+
+
+def test_mobile_masked_in_forms() -> None:
+    for raw in ("13812345678", "138-1234-5678", "138 1234 5678"):
+        r = parse(f"我的电话{raw}，请联系")
+        assert "138****5678" in r.masked_text
+        assert [s.kind for s in r.pii] == ["mobile"]
+        assert r.text[r.pii[0].start : r.pii[0].end] == raw
+
+
+def test_landline_and_id_masked() -> None:
+    r = parse(f"座机010-12345678，身份证{VALID_ID}")
+    assert "010-****5678" in r.masked_text
+    assert "110105********002X" in r.masked_text
+    assert sorted(s.kind for s in r.pii) == ["id_card", "landline"]
+
+
+def test_invalid_id_and_rooms_not_masked() -> None:
+    text = "订单110105194912310021，8栋1201室，11月23日"
+    assert mask_pii(text) == text
+    assert parse(text).pii == []
+
+
+def test_mask_pii_full_width_and_never_raises() -> None:
+    assert mask_pii("电话１３８１２３４５６７８") == "电话138****5678"
+    assert mask_pii("\ud800" * 3) == "\ud800" * 3
+
+
+# --- times ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "when", "deadline"),
+    [
+        ("明天下午三点来修", at(24, 15), False),
+        ("今晚8点前清理完", at(23, 20), True),
+        ("后天上午十点调解", at(25, 10), False),
+        ("下周一上门", at(30, 9), False),
+        ("周五前交台账", at(27, 18), True),
+        ("11月25日开会", at(25, 9), False),
+        ("3点半到", at(23, 15, 30), False),
+        ("下午2:30在社区", at(23, 14, 30), False),
+        ("今天之前处理", at(23, 18), True),
+        ("明晚7点集合", at(24, 19), False),
+    ],
+)
+def test_times(text: str, when: datetime, deadline: bool) -> None:
+    times = parse(text, now=NOW).times
+    assert times, text
+    assert times[0].at == when
+    assert times[0].deadline is deadline
+    assert times[0].at.tzinfo is not None
+
+
+def test_no_time_in_plain_text() -> None:
+    assert parse("有点冷，多穿一点", now=NOW).times == []
+    assert parse("12栋楼道灯坏了", now=NOW).times == []
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "refs", "grade", "rating"),
+    [
+        ("#接单 R7", "accept", ["R7"], None, None),
+        ("＃接单 Ｒ７", "accept", ["R7"], None, None),
+        ("/办结 r12 已修好", "close", ["R12"], None, None),
+        ("#上报 R 4 B 需街道协调", "escalate", ["R4"], "B", None),
+        ("#轉辦 R6 A", "escalate", ["R6"], "A", None),
+        ("#评价 R12 5", "rate", ["R12"], None, 5),
+        ("#评价 R12 五星", "rate", ["R12"], None, 5),
+        ("#评价 R3 4分", "rate", ["R3"], None, 4),
+        ("#评价 R12 满意", "rate", ["R12"], None, 5),
+        ("#评价 R3 不满意，太慢", "rate", ["R3"], None, 2),
+        ("#收到 M3", "ack", ["M3"], None, None),
+        ("#零报告", "zero", [], None, None),
+        ("#统计 本周", "stats", [], None, None),
+        ("#绑定 阳光花园7栋", "bind", [], None, None),
+        ("#查询 R3", "status", ["R3"], None, None),
+        ("/帮助", "help", [], None, None),
+    ],
+)
+def test_commands(text: str, command: str, refs: list[str], grade: str | None, rating: int | None) -> None:
+    r = parse(text)
+    assert r.kind == "command"
+    assert r.command == command
+    assert r.args is not None
+    assert (r.args.refs, r.args.grade, r.args.rating) == (refs, grade, rating)
+
+
+def test_unknown_command_keeps_word() -> None:
+    r = parse("#天气 明天")
+    assert r.kind == "command"
+    assert r.command is None
+    assert r.args is not None and r.args.text == "天气 明天"
+
+
+def test_command_after_quote_and_mention() -> None:
+    quoted = "「网格助手：【重大】M3 5栋3楼疑似起火」\n- - - - - - - - - - - - - - -\n#收到 M3"
+    assert parse(quoted).command == "ack"
+    assert parse("@网格助手\u2005#零报告").command == "zero"
+
+
+def test_wechat_slash_emoticon_is_not_a_command() -> None:
+    assert parse("/:)").kind == "other"

@@ -1,0 +1,66 @@
+"""Property-based and stress tests: the parser never raises and always returns a valid kind."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.parsing import mask_pii, parse
+from handlers.parsing.result import KINDS
+
+ROLES = st.sampled_from([None, "leader", "member", "resident", "merchant", "supervisor"])
+CHUNKS = st.sampled_from(
+    ["着火", "零报告", "#", "＃", "/", "无", "没有", "7栋", "十二号楼", "「", "」", "\n- - - - - -\n",
+     "138", "1234", "5678", "@", "\u2005", "明天下午三点", "前", "R12", "單元", "\ud800", "\x00", "。", "，"]
+)  # fmt: skip
+
+
+def _check(text: str, role: str | None) -> None:
+    result = parse(text, role=role)
+    assert result.kind in KINDS
+    assert isinstance(result.masked_text, str)
+    result.to_json()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None)), ROLES)
+def test_arbitrary_unicode_never_raises(text: str, role: str | None) -> None:
+    _check(text, role)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=())), ROLES)
+def test_surrogates_and_controls_never_raise(text: str, role: str | None) -> None:
+    _check(text, role)
+    assert isinstance(mask_pii(text), str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHUNKS, max_size=30).map("".join), ROLES)
+def test_keyword_soup_never_raises(text: str, role: str | None) -> None:
+    _check(text, role)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.text(max_size=20))
+def test_mobile_never_leaks(phone: str, noise: str) -> None:
+    masked = parse(f"电话 {phone} {noise}").masked_text
+    assert phone not in masked
+
+
+def test_one_megabyte_message() -> None:
+    big = ("楼道堆放杂物，电话13812345678。" * 40000)[:1_000_000]
+    started = time.perf_counter()
+    result = parse(big, role="resident")
+    elapsed = time.perf_counter() - started
+    assert result.kind in KINDS
+    assert "13812345678" not in result.masked_text
+    assert result.masked_text.count("138****5678") > 30000  # masked all the way through
+    assert elapsed < 5.0
+
+
+def test_non_string_input_does_not_raise() -> None:
+    assert parse(None).kind == "other"  # type: ignore[arg-type]
+    assert parse(12345).kind in KINDS  # type: ignore[arg-type]
