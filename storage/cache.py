@@ -47,6 +47,9 @@ class RosterCache:
         self._data[key] = value
         return value
 
+    def forget(self, key: Hashable) -> None:
+        self._data.pop(key, None)
+
     def clear(self) -> None:
         self._data.clear()
         self._born = self._now()

@@ -7,12 +7,13 @@ INSERT … ON CONFLICT DO NOTHING so a duplicate costs no exception and no rollb
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, func, or_
+from sqlalchemy import Insert, Table, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -42,6 +43,13 @@ T = TypeVar("T")
 OPEN_TICKET_STATES = ("open", "accepted", "suspended")
 
 
+@functools.cache
+def _insert_once_stmt(model: type[SQLModel], dialect: str, conflict: tuple[str, ...]) -> Insert:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return ins.on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+
+
 class Store:
     def __init__(self, session: Session, cache: RosterCache | None = None) -> None:
         self.session = session
@@ -51,9 +59,13 @@ class Store:
     def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
         return load() if self.cache is None else self.cache.get(key, load)
 
-    def _forget(self) -> None:
+    def _forget(self, key: Hashable | None = None) -> None:
+        """Drop one cached fact (or all of them) after this process changed it."""
         if self.cache is not None:
-            self.cache.clear()
+            if key is None:
+                self.cache.clear()
+            else:
+                self.cache.forget(key)
 
     # -- generic -------------------------------------------------------------------------------
 
@@ -61,13 +73,11 @@ class Store:
         self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str]
     ) -> int | None:
         """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
-        table: Table = model.__table__  # type: ignore[attr-defined]
-        dialect = self.session.get_bind().dialect.name
-        ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-        stmt = (
-            ins.values(**values).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
-        )
-        row = self.session.execute(stmt).first()
+        connection = self.session.connection()
+        stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict))
+        # Core on the session's connection: the ORM adds nothing for a plain insert, and the
+        # statement object is reused so SQLAlchemy's compiled cache hits every time.
+        row = connection.execute(stmt, values).first()
         return None if row is None else int(row[0])
 
     def add(self, obj: SQLModel) -> None:
@@ -122,9 +132,9 @@ class Store:
             if grid is not None:
                 return grid
         grid = self._grid_for_room(room_id, topic)
-        if grid is not None and self.cache is not None:
+        if grid is not None and room_id:
             self.session.flush()
-            self.cache.clear()  # a new binding: forget the negative look-up
+            self._forget(("room", room_id))  # a new binding: forget the negative look-up
         return grid
 
     def _grid_by_room_id(self, room_id: str) -> MicroGrid | None:
@@ -205,7 +215,7 @@ class Store:
     def bind_contact(self, person: Person, contact_id: str) -> None:
         person.wechat_id = contact_id
         self.add(person)
-        self._forget()
+        self._forget(("contact", contact_id))
 
     def ensure_resident(self, contact_id: str, display_name: str) -> Person:
         person = self._person_by_contact(contact_id, False)
@@ -224,7 +234,7 @@ class Store:
             },
             ("code",),
         )
-        self._forget()
+        self._forget(("contact", contact_id))
         found = self._person_by_contact(contact_id, False)
         assert found is not None
         return found

@@ -13,7 +13,8 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "simulate",
         help="按场景模拟运行（虚拟时钟） / run a scenario on a virtual clock",
-        description="用真实的处理流程和定时任务在虚拟时钟上运行场景文件，\n每条机器人发出的消息输出一行 JSON。\n"
+        description="用真实的处理流程和定时任务在虚拟时钟上运行场景文件，\n"
+        "每条机器人发出的消息输出一行 JSON。\n"
         "Run the real handlers and scheduled jobs on a virtual clock; one JSON line per bot message.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

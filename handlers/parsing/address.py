@@ -33,8 +33,16 @@ _ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?)\s*([0-9]{3,4})(?![0-9
 # A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
 _NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
+# Each regex above needs one of these characters (its marker): a cheap test skips the regex.
+_BUILDING_MARKS = "号栋幢#座"
+_FLOOR_MARKS = "楼层Ff"
+_ROOM_AFTER_MARKS = "元栋幢楼#"
 _HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
 _DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
+
+
+def _has_any(text: str, chars: str) -> bool:
+    return any(char in text for char in chars)
 
 
 @dataclass(slots=True)
@@ -46,6 +54,8 @@ class Address:
 
 
 def _building(text: str) -> int | None:
+    if not _has_any(text, _BUILDING_MARKS):
+        return None
     for match in _BUILDING.finditer(text):
         start = match.start()
         # 11月3号楼下… is a date followed by 楼下, not building 3.
@@ -59,6 +69,8 @@ def _building(text: str) -> int | None:
 
 
 def _unit(text: str) -> int | None:
+    if "单元" not in text:
+        return None
     for match in _UNIT.finditer(text):
         value = cn_to_int(match.group(1))
         if value is not None and 0 < value < 100:
@@ -67,6 +79,8 @@ def _unit(text: str) -> int | None:
 
 
 def _floor(text: str) -> int | None:
+    if not _has_any(text, _FLOOR_MARKS):
+        return None
     for match in _FLOOR.finditer(text):
         value = cn_to_int(match.group(2))
         if value is None or not 0 < value < 200:
@@ -91,14 +105,16 @@ def _plausible_room(text: str, match: re.Match[str]) -> bool:
 
 
 def _room(text: str, has_place: bool) -> str | None:
-    match = _ROOM_MARKED.search(text)
-    if match is not None:
-        room = cn_to_digits(match.group(1))
-        if room:
-            return room
-    match = _ROOM_AFTER.search(text)
-    if match is not None:
-        return match.group(1)
+    if "室" in text or "房" in text:
+        match = _ROOM_MARKED.search(text)
+        if match is not None:
+            room = cn_to_digits(match.group(1))
+            if room:
+                return room
+    if _has_any(text, _ROOM_AFTER_MARKS):
+        match = _ROOM_AFTER.search(text)
+        if match is not None:
+            return match.group(1)
     if not has_place:
         return None
     for bare in _ROOM_BARE.finditer(text):
@@ -110,7 +126,7 @@ def _room(text: str, has_place: bool) -> str | None:
 def extract_address(text: str) -> Address:
     """First building, unit, floor and room mentioned; None for what is not written."""
     addr = Address()
-    triple = _TRIPLE.search(text)
+    triple = _TRIPLE.search(text) if "-" in text else None
     if triple is not None:
         addr.building = int(triple.group(1))
         addr.unit = int(triple.group(2))

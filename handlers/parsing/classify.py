@@ -17,7 +17,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from handlers.parsing.lexicon import CategorySet, Lexicon, scan
+from handlers.parsing.lexicon import CategorySet, Lexicon
 from handlers.parsing.result import Kind
 
 _DELIMS = re.compile(r"[,。;!?\n]")
@@ -86,11 +86,10 @@ class Classifier:
         scores: dict[str, int] = {}
         if cats.regex is None:
             return scores
-        for match in scan(cats, text):
+        for pos, match in cats.matches(text):
             group = match.lastgroup
             if group is None:
                 continue
-            pos = match.start()
             if skip and scope.clause(pos) in skip:
                 continue
             if cue_ends and scope.covered(pos, cue_ends):

@@ -2,6 +2,11 @@
 
 All words live in data so a community can extend them without touching code; this module
 only knows the file layout (documented in each file's comment header).
+
+Speed: every compiled list gets a look-ahead prefilter of the characters its matches can
+start with (`firstchars`), so `re` rejects most positions in C; the category keyword sets
+are scanned with one character-class "trigger" and a small regex per start character.
+Everything is compiled when the `Parser` is built, never on first use.
 """
 
 from __future__ import annotations
@@ -10,16 +15,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from re import _constants as _sc  # type: ignore[attr-defined]
-from re import _parser as _sp  # type: ignore[attr-defined]
 from typing import Any
 
-import yaml
-
-try:  # the C loader is several times faster; fall back when libyaml is missing
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from handlers.parsing.firstchars import char_class, first_chars, prefilter
 
 
 def default_lexicon_dir() -> Path:
@@ -29,97 +27,11 @@ def default_lexicon_dir() -> Path:
     return Path(config.__file__).resolve().parent / "parser"
 
 
-def first_chars(pattern: str) -> frozenset[str] | None:
-    """Every character a match of `pattern` can start with; None when that is unbounded.
-
-    Used to build a one-character-class "trigger" regex: Python's `re` tries every branch of
-    a big alternation at every position, but finds candidate positions for a character class
-    in C. Scanning only candidate positions makes keyword matching several times faster.
-    """
-    try:
-        return _first(list(_sp.parse(pattern).data))
-    except Exception:  # unknown opcode layout: just do not prefilter
-        return None
-
-
-def _first(items: list[Any]) -> frozenset[str] | None:
-    for index, (op, av) in enumerate(items):
-        if op in (_sc.ASSERT, _sc.ASSERT_NOT, _sc.AT):
-            continue  # zero width: the next item decides
-        if op is _sc.LITERAL:
-            return frozenset((chr(av),))
-        if op is _sc.IN:
-            return _charset(av)
-        if op is _sc.SUBPATTERN:
-            return _first(list(av[-1].data) + items[index + 1 :])
-        if op is _sc.BRANCH:
-            out: set[str] = set()
-            for branch in av[1]:
-                sub = _first(list(branch.data) + items[index + 1 :])
-                if sub is None:
-                    return None
-                out |= sub
-            return frozenset(out)
-        if op in (_sc.MAX_REPEAT, _sc.MIN_REPEAT):
-            low, _high, sub_pattern = av
-            head = _first(list(sub_pattern.data))
-            if head is None:
-                return None
-            if low > 0:
-                return head
-            rest = _first(items[index + 1 :])
-            return None if rest is None else head | rest
-        return None
-    return None  # may match the empty string anywhere
-
-
-def _charset(av: list[Any]) -> frozenset[str] | None:
-    out: set[str] = set()
-    for op, value in av:
-        if op is _sc.LITERAL:
-            out.add(chr(value))
-        elif op is _sc.RANGE and value[1] - value[0] < 2000:
-            out.update(chr(c) for c in range(value[0], value[1] + 1))
-        else:
-            return None
-    return frozenset(out)
-
-
-def trigger_for(patterns: list[str]) -> re.Pattern[str] | None:
-    chars: set[str] = set()
-    for pattern in patterns:
-        first = first_chars(pattern)
-        if first is None:
-            return None
-        chars |= first
-    if not chars:
-        return None
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
-
-
 def scan(cats: CategorySet, text: str) -> Iterator[re.Match[str]]:
-    """Same matches as `cats.regex.finditer(text)` (non-overlapping, leftmost), but only
-    candidate positions are tried, each with the few patterns that can start with that
-    character (compiled on first use)."""
-    if cats.regex is None:
-        return
-    if cats.trigger is None:
-        yield from cats.regex.finditer(text)
-        return
-    pos = 0
-    length = len(text)
-    search = cats.trigger.search
-    while pos < length:
-        candidate = search(text, pos)
-        if candidate is None:
-            return
-        start = candidate.start()
-        found = cats.bucket(text[start]).match(text, start)
-        if found is None:
-            pos = start + 1
-            continue
-        yield found
-        pos = found.end() if found.end() > start else start + 1
+    """Same matches as `cats.regex.finditer(text)` (non-overlapping, leftmost first), but
+    only candidate positions are tried, each with the few patterns that can start there."""
+    for _start, match in cats.matches(text):
+        yield match
 
 
 @dataclass(slots=True)
@@ -127,6 +39,9 @@ class CategorySet:
     """Categories compiled into ONE alternation regex with a named group per (category, weight).
 
     One pass per message instead of one per keyword; `lastgroup` tells which category hit.
+    When every pattern's start characters are known, `trigger` finds candidate positions and
+    `buckets[char]` holds, in the same order, just the patterns that can start with `char`:
+    at any position only those can match, so the result equals a scan with `regex`.
     """
 
     regex: re.Pattern[str] | None
@@ -135,20 +50,33 @@ class CategorySet:
     threshold: int = 1
     trigger: re.Pattern[str] | None = None
     suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = field(default_factory=dict)
-    # first character -> [(group name, pattern)] in group order; compiled lazily into _compiled
-    starts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    _compiled: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
-    def bucket(self, char: str) -> re.Pattern[str]:
-        regex = self._compiled.get(char)
-        if regex is None:
-            by_group: dict[str, list[str]] = {}
-            for name, pattern in self.starts.get(char, []):
-                by_group.setdefault(name, []).append(pattern)
-            body = "|".join(f"(?P<{name}>{'|'.join(ps)})" for name, ps in by_group.items())
-            regex = re.compile(body or "(?!)")
-            self._compiled[char] = regex
-        return regex
+    def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
+        """(start, match) for every keyword hit, in text order."""
+        trigger = self.trigger
+        if trigger is None:
+            if self.regex is None:
+                return []
+            return [(m.start(), m) for m in self.regex.finditer(text)]
+        out: list[tuple[int, re.Match[str]]] = []
+        search = trigger.search
+        buckets = self.buckets
+        pos = 0
+        length = len(text)
+        while pos < length:
+            candidate = search(text, pos)
+            if candidate is None:
+                break
+            start = candidate.start()
+            found = buckets[text[start]].match(text, start)
+            if found is None:
+                pos = start + 1
+            else:
+                out.append((start, found))
+                end = found.end()
+                pos = end if end > start else start + 1
+        return out
 
 
 @dataclass(slots=True)
@@ -165,8 +93,11 @@ class Lexicon:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import yaml  # here, not at module level: `import handlers.parsing` stays light
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is several times faster
     with path.open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_Loader)  # a *safe* loader: plain data only
+        data = yaml.load(fh, Loader=loader)  # a *safe* loader: plain data only
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return data
@@ -178,7 +109,8 @@ def _expand(pattern: str, macros: dict[str, str]) -> str:
     return pattern
 
 
-def _alternation(patterns: list[Any], macros: dict[str, str]) -> str:
+def _parts(patterns: list[Any], macros: dict[str, str]) -> list[str]:
+    """Expanded patterns in the order an alternation tries them."""
     patterns = [str(p) if isinstance(p, int | float) else p for p in patterns]
     for p in patterns:
         if not isinstance(p, str):
@@ -187,20 +119,23 @@ def _alternation(patterns: list[Any], macros: dict[str, str]) -> str:
     parts = [_expand(p, macros) for p in patterns if p.strip()]
     # Longest first: at one position the longer phrase should win (煤气味 over 气味).
     parts.sort(key=len, reverse=True)
-    return "|".join(f"(?:{p})" for p in parts)
+    return parts
+
+
+def _alternation(patterns: list[Any], macros: dict[str, str]) -> str:
+    return "|".join(f"(?:{p})" for p in _parts(patterns, macros))
 
 
 def _compile_list(patterns: list[Any] | None, macros: dict[str, str]) -> re.Pattern[str] | None:
     if not patterns:
         return None
-    return re.compile(_alternation(patterns, macros))
+    return re.compile(prefilter(_alternation(patterns, macros)))
 
 
 def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> CategorySet:
     pieces: list[str] = []
-    expanded: list[str] = []
-    starts: dict[str, list[tuple[str, str]]] = {}
     groups: dict[str, tuple[str, int]] = {}
+    starts: dict[str, list[tuple[str, str]]] | None = {}  # None: some start is unknown
     for category, lists in (data.get("categories") or {}).items():
         for strength, weight in (("strong", 2), ("weak", 1)):
             patterns = (lists or {}).get(strength) or []
@@ -208,28 +143,60 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
                 continue
             name = f"{prefix}_{category}_{strength}"
             groups[name] = (category, weight)
-            group_patterns = sorted((_expand(str(p), macros) for p in patterns), key=len, reverse=True)
-            expanded.extend(group_patterns)
-            for pattern in group_patterns:
-                for char in first_chars(pattern) or ():
-                    starts.setdefault(char, []).append((name, f"(?:{pattern})"))
             pieces.append(f"(?P<{name}>{_alternation(patterns, macros)})")
+            if starts is not None:
+                starts = _add_starts(starts, name, patterns, macros)
     suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {}
     for category, rule in (data.get("suppress") or {}).items():
         suppress[category] = (
             _compile_list(rule.get("when"), macros),
             _compile_list(rule.get("unless"), macros),
         )
-    cats = CategorySet(
+    trigger = None
+    buckets: dict[str, re.Pattern[str]] = {}
+    if starts:
+        trigger = re.compile(char_class(set(starts)))
+        compiled: dict[str, re.Pattern[str]] = {}  # equal bodies share one compiled regex
+        for char, entries in starts.items():
+            body = _bucket_body(entries)
+            regex = compiled.get(body)
+            if regex is None:
+                regex = compiled[body] = re.compile(body)
+            buckets[char] = regex
+    return CategorySet(
         regex=re.compile("|".join(pieces)) if pieces else None,
         groups=groups,
         priority=list(data.get("priority") or []),
         threshold=int(data.get("threshold", 1)),
-        trigger=trigger_for(expanded),
+        trigger=trigger,
         suppress=suppress,
-        starts=starts,
+        buckets=buckets,
     )
-    return cats  # buckets compile on first use: eager compiling triples the import time
+
+
+def _add_starts(
+    starts: dict[str, list[tuple[str, str]]], name: str, patterns: list[Any], macros: dict[str, str]
+) -> dict[str, list[tuple[str, str]]] | None:
+    """File each pattern of group `name` under every character it can start with, in the
+    order `_alternation` tries them; None when a start is unknown (then no trigger at all)."""
+    for pattern in _parts(patterns, macros):
+        firsts = first_chars(pattern)
+        if firsts is None or firsts.at_start:
+            return None
+        for char in firsts.chars:
+            starts.setdefault(char, []).append((name, pattern))
+    return starts
+
+
+def _bucket_body(entries: list[tuple[str, str]]) -> str:
+    """Alternation of one start character's patterns, one named group per run of a group."""
+    runs: list[tuple[str, list[str]]] = []
+    for name, pattern in entries:
+        if runs and runs[-1][0] == name:
+            runs[-1][1].append(pattern)
+        else:
+            runs.append((name, [pattern]))
+    return "|".join(f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps)})" for name, ps in runs)
 
 
 def load_lexicon(directory: Path | None = None) -> Lexicon:

@@ -20,14 +20,34 @@ _INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2
 _QUOTE_SEP = re.compile(r"\n[ \t]*-(?:[ \t]*-){4,}[ \t]*(?:\n|$)")
 # @name followed by U+2005 (NFKC turns it into a plain space) or a space.
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@[^\s@]{1,30}(?:\s+|$))+")
+# The common compatibility characters of chat text (full-width ASCII ，！？（）：０-９Ａ-Ｚ,
+# the ideographic space, U+2005 and the other typographic spaces), each mapped to its NFKD
+# form. Replacing a character by its own compatibility decomposition leaves NFKD (and so
+# NFKC) of the whole text unchanged, and str.translate is much faster than normalize().
+_COMPAT = {
+    c: unicodedata.normalize("NFKD", chr(c))
+    for c in (*range(0xFF01, 0xFF5F), 0x3000, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x00A0)
+}
 
 
 def clean_unicode(text: str) -> str:
     """Remove what no rule should see: surrogates, controls, zero-width characters."""
     if not text.isascii():
         text = _SURROGATES.sub("\ufffd", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _INVISIBLE.sub("", text)
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, with fast paths for ASCII and for text whose
+    only compatibility characters are full-width ASCII and typographic spaces."""
+    if text.isascii():
+        return text  # ASCII is always in NFKC
+    text = text.translate(_COMPAT)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def to_simplified(text: str) -> str:
@@ -53,6 +73,8 @@ def strip_quote(text: str) -> str:
 
 def split_mentions(text: str) -> tuple[str, str]:
     """(leading @mentions, rest): the mentions are dropped but `@所有人` still marks a broadcast."""
+    if "@" not in text:
+        return "", text
     match = _LEADING_MENTIONS.match(text)
     if match is None:
         return "", text
@@ -62,7 +84,7 @@ def split_mentions(text: str) -> tuple[str, str]:
 def normalize_parts(text: str) -> tuple[str, str]:
     """(leading mentions, normalised text) — see `normalize`."""
     text = clean_unicode(text)
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     # Quote first: zhconv-rs turns the 「」 that mark a WeChat quote into “”.
     text = strip_quote(text)
     text = to_simplified(text).strip()

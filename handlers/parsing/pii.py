@@ -15,8 +15,10 @@ from handlers.parsing.result import PiiSpan
 
 # Order matters: an ID (18 chars) is tried before a mobile number at the same position.
 # Separators inside phone numbers may be a space or a dash (138-1234-5678, 138 1234 5678).
+# The leading look-ahead only names the characters a match can start with ("+86..." or a
+# digit): `re` then rejects every other position in C instead of trying each branch there.
 _PII = re.compile(
-    r"(?<![0-9A-Za-z])"
+    r"(?=[0-9+])(?<![0-9A-Za-z])"
     r"(?:(?P<id>[0-9]{17}[0-9Xx])(?![0-9A-Za-z])"
     r"|(?:\+?86[ -]?)?(?P<mobile>1[3-9][0-9](?:[ -]?[0-9]{4}){2})(?![0-9])"
     r"|(?P<landline>0(?:[12][0-9]|[3-9][0-9]{2})[ -]?[1-9][0-9]{6,7})(?![0-9]))"

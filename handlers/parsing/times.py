@@ -140,6 +140,8 @@ def _accept(m: re.Match[str], text: str) -> bool:
 
 def extract_times(text: str, now: datetime | None = None) -> list[TimeMention]:
     """Every time expression, in order; never raises."""
+    if _HINT.search(text) is None:
+        return []  # most messages name no time: skip the all-optional regex
     if now is None:
         now = datetime.now(SHANGHAI)
     elif now.tzinfo is None:
@@ -147,8 +149,6 @@ def extract_times(text: str, now: datetime | None = None) -> list[TimeMention]:
     else:
         now = now.astimezone(SHANGHAI)
     out: list[TimeMention] = []
-    if _HINT.search(text) is None:
-        return out  # most messages name no time: skip the all-optional regex
     for m in _TIME.finditer(text):
         if m.start() == m.end() or not _accept(m, text):
             continue

@@ -1,0 +1,155 @@
+"""The Application: owns the connector, the inbound pipeline, the job queue and the outbox sender.
+
+    connector ──event──▶ inbound queue ──batch──▶ Pipeline (parse → handler → store → outbox, commit)
+                                                            │
+    connector ◀──send── OutboxSender ◀──────── outbox rows ◀┘        JobQueue (APScheduler) ──▶ outbox
+
+A connector's sink returns only after the event is committed, so a connector acknowledges (or
+advances its cursor) only for what is safely stored; a crash loses nothing the connector was told
+was taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.connectors.base import Connector
+from bot.outbox_sender import OutboxSender, Pacing
+from bot.runtime import Runtime
+from bot.scheduler import JobQueue
+from handlers.events import InboundEvent
+from handlers.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 64
+
+
+@dataclass
+class Metrics:
+    """Counters for /metrics (Prometheus text format)."""
+
+    messages_in: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    batches: int = 0
+    parse_seconds_total: float = 0.0
+    process_seconds: list[float] = field(default_factory=list)
+
+
+class Application:
+    def __init__(
+        self,
+        runtime: Runtime,
+        connector: Connector,
+        web_app: web.Application,
+        pacing: Pacing,
+        worker: str = "main",
+    ) -> None:
+        self.runtime = runtime
+        self.connector = connector
+        self.web_app = web_app
+        self.pipeline = Pipeline(runtime.session_factory, runtime.services)
+        self.jobs = JobQueue(runtime.session_factory, runtime.services, worker=worker)
+        self.sender = OutboxSender(runtime.session_factory, connector, runtime.services.clock, pacing)
+        self.metrics = Metrics()
+        self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[None]]] = asyncio.Queue(maxsize=10_000)
+        self._tasks: list[asyncio.Task[None]] = []
+        web_app.router.add_get("/healthz", self.healthz)
+        web_app.router.add_get("/metrics", self.metrics_page)
+
+    # -- inbound ------------------------------------------------------------------------------
+
+    async def sink(self, event: InboundEvent) -> None:
+        """What connectors call: returns when the event is committed (or kept as failed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, done))
+        await done
+
+    async def _process_loop(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._process(batch)
+
+    async def _process(self, batch: list[tuple[InboundEvent, asyncio.Future[None]]]) -> None:
+        started = time.perf_counter()
+        events = [event for event, _ in batch]
+        while True:
+            try:
+                outcomes = await self.pipeline.handle_batch(events)
+                break
+            except Exception:  # the database is away (restart, network): wait, nothing is lost
+                log.exception("inbound batch of %d could not be stored; retrying in 1 s", len(events))
+                await asyncio.sleep(1.0)
+        self.metrics.batches += 1
+        for outcome in outcomes:
+            self.metrics.messages_in += 1
+            self.metrics.duplicates += outcome.duplicate
+            self.metrics.errors += outcome.error is not None
+        elapsed = time.perf_counter() - started
+        self.metrics.process_seconds.append(elapsed / max(1, len(events)))
+        del self.metrics.process_seconds[:-1000]
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
+        self.sender.wake.set()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._process_loop(), name="inbound"))
+        await self.connector.start(self.sink)
+        await self.jobs.start()
+        self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
+        self._tasks.append(asyncio.create_task(self._wake_sender_periodically(), name="outbox-wake"))
+
+    async def _wake_sender_periodically(self) -> None:
+        # Scheduled jobs write outbox rows from their own thread; nudge the sender now and then.
+        while True:
+            await asyncio.sleep(0.5)
+            self.sender.wake.set()
+
+    async def stop(self) -> None:
+        self.jobs.stop()
+        self.sender.stop()
+        await self.connector.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.runtime.engine.dispose()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"status": "ok", "connector": self.connector.name, "queue": self._queue.qsize()}
+        )
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        m = self.metrics
+        lines = [
+            "# TYPE gridbot_messages_in_total counter",
+            f"gridbot_messages_in_total {m.messages_in}",
+            "# TYPE gridbot_duplicates_total counter",
+            f"gridbot_duplicates_total {m.duplicates}",
+            "# TYPE gridbot_errors_total counter",
+            f"gridbot_errors_total {m.errors}",
+            "# TYPE gridbot_replies_out_total counter",
+            f"gridbot_replies_out_total {self.sender.sent}",
+            "# TYPE gridbot_outbox_failed_total counter",
+            f"gridbot_outbox_failed_total {self.sender.failed}",
+            "# TYPE gridbot_inbound_queue gauge",
+            f"gridbot_inbound_queue {self._queue.qsize()}",
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
