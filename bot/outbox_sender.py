@@ -16,6 +16,7 @@ Delivery is at-least-once with a dedupe key:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -183,10 +184,8 @@ class OutboxSender:
                 await self.pause()
                 continue
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
 
     async def pause(self) -> None:
         interval = self.pacing.interval

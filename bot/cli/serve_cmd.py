@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
         "--roster",
         type=Path,
         default=None,
-        help="花名册 / roster (YAML/xlsx/csv; default $GRIDBOT_ROSTER, DATA/roster.yaml, else the demo roster)",
+        help="花名册 / roster (YAML/xlsx/csv; default $GRIDBOT_ROSTER, DATA/roster.yaml, else the demo)",
     )
     parser.add_argument("--rate", type=float, default=None, help="每分钟最多发送条数 / sends per minute")
     parser.add_argument("--worker", default="main", help="worker name (several workers share PostgreSQL)")

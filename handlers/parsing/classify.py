@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers.parsing.lexicon import CategorySet, Lexicon
@@ -24,6 +25,7 @@ _DELIMS = re.compile(r"[,。;!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
 _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+_NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 
 
 @dataclass(slots=True)
@@ -33,17 +35,50 @@ class Classification:
     handled: bool | None = None
 
 
-@dataclass(slots=True)
 class _Scope:
-    """Clause structure of one message, shared by every keyword check."""
+    """Clause structure of one message, shared by every keyword check.
 
-    delims: list[int]  # clause delimiter positions
-    bounds: list[int]  # delimiters + scope breakers (但是, 却): where a negation stops
-    negs: list[int]  # end positions of negation cues
-    hyps: list[int]  # end positions of hypothetical cues (major cues only)
+    Each part is computed on first use: most messages have no keyword hit, and then the
+    negation and clause positions are never needed.
+    """
+
+    __slots__ = ("_bounds", "_cues", "_delims", "_hyps", "_negs", "text")
+
+    def __init__(self, text: str, cues: _Cues) -> None:
+        self.text = text
+        self._cues = cues
+        self._delims: list[int] | None = None
+        self._bounds: list[int] | None = None
+        self._negs: list[int] | None = None
+        self._hyps: list[int] | None = None
+
+    def delims(self) -> list[int]:
+        """Clause delimiter positions."""
+        if self._delims is None:
+            self._delims = [m.start() for m in _DELIMS.finditer(self.text)]
+        return self._delims
+
+    def bounds(self) -> list[int]:
+        """Delimiters + scope breakers (但是, 却): where a negation stops."""
+        if self._bounds is None:
+            breakers = [m.start() for m in self._cues.scope_breakers.finditer(self.text)]
+            self._bounds = sorted(self.delims() + breakers)
+        return self._bounds
+
+    def negs(self) -> list[int]:
+        """End positions of negation cues."""
+        if self._negs is None:
+            self._negs = [m.end() for m in self._cues.negation.finditer(self.text)]
+        return self._negs
+
+    def hyps(self) -> list[int]:
+        """End positions of hypothetical cues (major cues only)."""
+        if self._hyps is None:
+            self._hyps = [m.end() for m in self._cues.hypothetical.finditer(self.text)]
+        return self._hyps
 
     def clause(self, pos: int) -> int:
-        return bisect_right(self.delims, pos)
+        return bisect_right(self.delims(), pos)
 
     def covered(self, pos: int, cue_ends: list[int]) -> bool:
         """True when a cue ends before `pos` with no clause bound in between."""
@@ -51,148 +86,192 @@ class _Scope:
             if end > pos:
                 continue
             # first bound at or after the cue's end must lie after pos
-            i = bisect_left(self.bounds, end)
-            return i >= len(self.bounds) or self.bounds[i] >= pos
+            bounds = self.bounds()
+            i = bisect_left(bounds, end)
+            return i >= len(bounds) or bounds[i] >= pos
         return False
+
+
+class _Cues:
+    """The cue regexes of cues.yaml as attributes; a missing list never matches."""
+
+    def __init__(self, cues: dict[str, re.Pattern[str] | None]) -> None:
+        def get(name: str) -> re.Pattern[str]:
+            regex = cues.get(name)
+            return _NO_MATCH if regex is None else regex
+
+        self.negation = get("negation")
+        self.hypothetical = get("hypothetical")
+        self.scope_breakers = get("scope_breakers")
+        self.ad = get("ad")
+        self.handled = get("handled")
+        self.has_handled = cues.get("handled") is not None
+        self.search: dict[str, Callable[[str], re.Match[str] | None]] = {
+            name: get(name).search
+            for name in (
+                "zero_explicit",
+                "zero",
+                "positive_state",
+                "inspection",
+                "finding",
+                "notice",
+                "drill",
+                "broadcast",
+                "news",
+                "ack",
+                "request",
+                "work_record",
+                "warning",
+                "not_handled",
+            )
+        }
+        self.finditer = {name: get(name).finditer for name in cues}
 
 
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cue = lexicon.cues
-
-    def _has(self, name: str, text: str) -> bool:
-        regex = self._cue.get(name)
-        return regex is not None and regex.search(text) is not None
-
-    def _ends(self, name: str, text: str) -> list[int]:
-        regex = self._cue.get(name)
-        return [] if regex is None else [m.end() for m in regex.finditer(text)]
-
-    def _scope(self, text: str) -> _Scope:
-        delims = [m.start() for m in _DELIMS.finditer(text)]
-        breaker_re = self._cue.get("scope_breakers")
-        breakers = [m.start() for m in breaker_re.finditer(text)] if breaker_re is not None else []
-        return _Scope(
-            delims=delims,
-            bounds=sorted(delims + breakers),
-            negs=self._ends("negation", text),
-            hyps=self._ends("hypothetical", text),
-        )
+        self._cues = _Cues(lexicon.cues)
+        self._search = self._cues.search
+        self._rank = {
+            id(cats): {c: i for i, c in enumerate(cats.priority)} for cats in (lexicon.majors, lexicon.basics)
+        }
 
     def _scores(
-        self, cats: CategorySet, text: str, scope: _Scope, cue_ends: list[int], skip: set[int]
+        self, cats: CategorySet, text: str, scope: _Scope, major: bool, skip: set[int]
     ) -> dict[str, int]:
         scores: dict[str, int] = {}
-        if cats.regex is None:
+        hits = cats.matches(text)
+        if not hits:
             return scores
-        for pos, match in cats.matches(text):
+        cue_ends: list[int] | None = None
+        for pos, match in hits:
             group = match.lastgroup
             if group is None:
                 continue
             if skip and scope.clause(pos) in skip:
                 continue
+            if cue_ends is None:
+                cue_ends = sorted(scope.negs() + scope.hyps()) if major else scope.negs()
             if cue_ends and scope.covered(pos, cue_ends):
                 continue
             category, weight = cats.groups[group]
             scores[category] = scores.get(category, 0) + weight
         for category, (when, unless) in cats.suppress.items():
+            if category not in scores:
+                continue
             suppressed = when is not None and when.search(text) is not None
-            if category in scores and suppressed and (unless is None or not unless.search(text)):
+            if suppressed and (unless is None or not unless.search(text)):
                 del scores[category]
         return scores
 
-    @staticmethod
-    def _best(scores: dict[str, int], priority: list[str]) -> tuple[str | None, int]:
+    def _best(self, scores: dict[str, int], cats: CategorySet) -> tuple[str | None, int]:
         if not scores:
             return None, 0
-        rank = {c: i for i, c in enumerate(priority)}
+        rank = self._rank.get(id(cats))
+        if rank is None:
+            rank = {c: i for i, c in enumerate(cats.priority)}
         best = max(scores, key=lambda c: (scores[c], -rank.get(c, len(rank))))
         return best, scores[best]
 
     def _clauses_with(self, names: tuple[str, ...], text: str, scope: _Scope) -> set[int]:
         out: set[int] = set()
         for name in names:
-            regex = self._cue.get(name)
-            if regex is not None:
-                out.update(scope.clause(m.start()) for m in regex.finditer(text))
+            finditer = self._cues.finditer.get(name)
+            if finditer is not None:
+                out.update(scope.clause(m.start()) for m in finditer(text))
         return out
 
     def classify(self, text: str, role: str | None, broadcast_mention: bool) -> Classification:
-        body = _EMOJI_CODE.sub(" ", text)
+        body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
         if _WORDY.search(body) is None:
             return Classification("other")
-        scope = self._scope(body)
-        major = self._major(body, scope)
+        scope = _Scope(body, self._cues)
+        ads: list[int] = []  # the number of advert cues, counted once on first use
+        major = self._major(body, scope, ads)
         if major is not None:
             return Classification("major", major)
-        if self._has("zero_explicit", body):
+        if self._search["zero_explicit"](body) is not None:
             return Classification("zero_report")
-        if self._is_notice_or_ad(body, role, broadcast_mention):
+        if self._is_notice_or_ad(body, role, broadcast_mention, ads):
             return Classification("other")
         return self._basic_or_zero(body, role, scope)
 
-    def _major(self, body: str, scope: _Scope) -> str | None:
-        if self._has("drill", body) or self._has("news", body):
+    def _ad_count(self, body: str, ads: list[int]) -> int:
+        if not ads:
+            ads.append(len(self._cues.ad.findall(body)))
+        return ads[0]
+
+    def _major(self, body: str, scope: _Scope, ads: list[int]) -> str | None:
+        search = self._search
+        if search["drill"](body) is not None or search["news"](body) is not None:
             return None  # 消防演练 is not a fire; a fire in the news is not ours
-        cue_ends = sorted(scope.negs + scope.hyps)
-        scores = self._scores(self._lex.majors, body, scope, cue_ends, set())
-        best, score = self._best(scores, self._lex.majors.priority)
-        if best is None or score < self._lex.majors.threshold:
+        majors = self._lex.majors
+        scores = self._scores(majors, body, scope, True, set())
+        best, score = self._best(scores, majors)
+        if best is None or score < majors.threshold:
             return None
-        regex = self._cue.get("ad")
-        if regex is not None and len(regex.findall(body)) >= 3:
+        if self._ad_count(body, ads) >= 3:
             return None  # an advert shouting 重大/爆炸价 is still an advert
         return best
 
-    def _is_notice_or_ad(self, body: str, role: str | None, broadcast_mention: bool) -> bool:
-        if self._has("notice", body):
+    def _is_notice_or_ad(self, body: str, role: str | None, broadcast_mention: bool, ads: list[int]) -> bool:
+        if self._search["notice"](body) is not None:
             return True
-        regex = self._cue.get("ad")
-        ads = len(regex.findall(body)) if regex is not None else 0
-        if ads + (role == "merchant") >= 2:
+        if self._ad_count(body, ads) + (role == "merchant") >= 2:
             return True
         if role == "supervisor" or broadcast_mention:
             # Supervisors broadcast and instruct staff; a forwarded concrete problem stays basic.
-            return self._has("broadcast", body) or broadcast_mention
+            return self._search["broadcast"](body) is not None or broadcast_mention
         return False
 
     def _basic_or_zero(self, body: str, role: str | None, scope: _Scope) -> Classification:
-        zero = self._has("zero", body)
+        search = self._search
+        zero = search["zero"](body) is not None
         skip: set[int] = set()
+        finding: bool | None = None
         if zero:
             # "消防通道畅通" in a patrol report is a checked item, not a problem.
             skip = self._clauses_with(("positive_state",), body, scope)
             # In a patrol report, "检查了消防栓和灭火器" names what was checked, not a problem.
             inspected = self._clauses_with(("inspection",), body, scope)
-            found = self._clauses_with(("finding",), body, scope)
-            skip |= inspected - found
-        scores = self._scores(self._lex.basics, body, scope, scope.negs, skip)
-        category, score = self._best(scores, self._lex.basics.priority)
+            if inspected:
+                found = self._clauses_with(("finding",), body, scope)
+                finding = bool(found)
+                skip |= inspected - found
+        basics = self._lex.basics
+        scores = self._scores(basics, body, scope, False, skip)
+        category, score = self._best(scores, basics)
         if zero and score < 2:
             return Classification("zero_report")
-        if zero and not self._has("finding", body) and score < 4:
-            return Classification("zero_report")
-        request = self._has("request", body)
-        if self._has("ack", body) and score <= 1 and not request:
+        if zero and score < 4:
+            if finding is None:
+                finding = search["finding"](body) is not None
+            if not finding:
+                return Classification("zero_report")
+        request = search["request"](body) is not None
+        if not request and score <= 1 and search["ack"](body) is not None:
             return Classification("other")  # 谢谢/收到/欢迎 with at most a stray word
-        if self._has("warning", body) and score <= 2 and not request:
+        if not request and score <= 2 and search["warning"](body) is not None:
             return Classification("other")  # 大家注意保暖: a reminder, not a report
         if category is None or score == 0:
-            if request or (role in ("leader", "member") and self._has("work_record", body)):
+            if request or (role in ("leader", "member") and search["work_record"](body) is not None):
                 return Classification("basic", "other", self._handled(body, scope))
             return Classification("other")
         return Classification("basic", category, self._handled(body, scope))
 
     def _handled(self, body: str, scope: _Scope) -> bool:
-        regex = self._cue.get("handled")
-        if regex is None:
+        if not self._cues.has_handled:
+            return False
+        matches = list(self._cues.handled.finditer(body))
+        if not matches:
             return False
         blocked = self._clauses_with(("not_handled",), body, scope)
-        for match in regex.finditer(body):
+        negs = scope.negs()
+        for match in matches:
             if scope.clause(match.start()) in blocked:
                 continue
-            if scope.negs and scope.covered(match.start(), scope.negs):
+            if negs and scope.covered(match.start(), negs):
                 continue
             return True
         return False
