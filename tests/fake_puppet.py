@@ -296,6 +296,12 @@ class FakePuppet(PuppetBase):
             url_link=pb.UrlLinkPayload(title=msg.url_title, url="https://example.org")
         )
 
+    async def contact_list(self, request: pb.ContactListRequest) -> pb.ContactListResponse:
+        return pb.ContactListResponse(ids=list(self.contacts))
+
+    async def room_list(self, request: pb.RoomListRequest) -> pb.RoomListResponse:
+        return pb.RoomListResponse(ids=list(self.rooms))
+
     async def message_send_text(self, request: pb.MessageSendTextRequest) -> pb.MessageSendTextResponse:
         if request.conversation_id not in self.rooms and request.conversation_id not in self.contacts:
             raise GRPCError(Status.NOT_FOUND, f"no conversation {request.conversation_id}")

@@ -111,6 +111,11 @@ class _TtlCache:
     def put(self, key: Any, value: str) -> None:
         self._data[key] = (asyncio.get_running_loop().time() + self._ttl, value)
 
+    def key_for(self, value: str) -> Any | None:
+        """The (unexpired) key whose value is `value`, if any: a reverse look-up by name/topic."""
+        now = asyncio.get_running_loop().time()
+        return next((k for k, (exp, v) in self._data.items() if v == value and exp >= now), None)
+
     def drop(self, match: Callable[[Any], bool]) -> None:
         for key in [k for k in self._data if match(k)]:
             del self._data[key]
@@ -604,8 +609,9 @@ class WechatyConnector:
         names: list[str] = []
         if message.chat is ChatKind.GROUP and message.mentions:
             ids, names = await self._mention_names(message)
+        conversation = await self._conversation_id(message)
         request = pb.MessageSendTextRequest(
-            conversation_id=message.to_id, text=mention_text(message.text, names), mentional_ids=ids
+            conversation_id=conversation, text=mention_text(message.text, names), mentional_ids=ids
         )
         async with self._send_lock:
             await self._pace()
@@ -622,6 +628,46 @@ class WechatyConnector:
             finally:
                 self._last_send = asyncio.get_running_loop().time()
         return resp.id or resp.id_string_value_deprecated or ""
+
+    async def _conversation_id(self, message: Outbound) -> str:
+        """The platform id to send to. The outbox may name a roster person the bot has not seen yet
+        ("person:<code>") or a group not yet bound ("topic:<topic>"): find them by name/topic."""
+        target = message.to_id
+        if target.startswith("topic:"):
+            found = self._topics.key_for(target.removeprefix("topic:")) or await self._scan_rooms(message.to_name)
+        elif target.startswith("person:"):
+            found = self._names.key_for(message.to_name) or await self._scan_contacts(message.to_name)
+        else:
+            return target
+        if not found:
+            # Retryable: once the person speaks (or the group is seen) the id becomes known.
+            raise SendError(f"wechaty: 尚未找到「{message.to_name}」的微信 / unknown contact or room", retryable=True)
+        return str(found)
+
+    async def _scan_contacts(self, name: str) -> str | None:
+        """ContactList + ContactPayload until `name` turns up (names are cached on the way)."""
+        stub = self._require_stub()
+        try:
+            ids = (await stub.contact_list(pb.ContactListRequest())).ids
+        except GRPCError as exc:
+            log.warning("wechaty: ContactList failed: %s", _grpc_detail(exc))
+            return None
+        for contact_id in ids:
+            if await self._contact_name(contact_id) == name:
+                return str(contact_id)
+        return None
+
+    async def _scan_rooms(self, topic: str) -> str | None:
+        stub = self._require_stub()
+        try:
+            ids = (await stub.room_list(pb.RoomListRequest())).ids
+        except GRPCError as exc:
+            log.warning("wechaty: RoomList failed: %s", _grpc_detail(exc))
+            return None
+        for room_id in ids:
+            if await self._room_topic(room_id) == topic:
+                return str(room_id)
+        return None
 
     async def _mention_names(self, message: Outbound) -> tuple[list[str], list[str]]:
         """Visible names for each mentioned id; an id with no name is dropped (an @ nobody sees)."""

@@ -30,9 +30,9 @@ START = datetime(2026, 11, 23, 8, 0, tzinfo=SHANGHAI)  # a Monday
 class Chat:
     """Speak as roster people or residents; read what the bot put in the outbox."""
 
-    def __init__(self, engine: Engine, policy: WorkflowPolicy | None = None) -> None:
+    def __init__(self, engine: Engine, policy: WorkflowPolicy | None = None, start: datetime = START) -> None:
         self.engine = engine
-        self.clock = VirtualClock(START)
+        self.clock = VirtualClock(start)
         self.services = Services(clock=self.clock, policy=policy or WorkflowPolicy(), texts=Templates())
         self.pipeline = Pipeline(self.session, self.services)
         self._ids = itertools.count(1)
