@@ -3,6 +3,12 @@
 One Store lives for one unit of work (one inbound message, one scheduled job run); the caller
 commits. Inserts that must happen once (inbound dedupe, outbox dedupe keys, points) use
 INSERT … ON CONFLICT DO NOTHING so a duplicate costs no exception and no rollback.
+
+Hot-path writes are Core statements built once per table and dialect (SQLAlchemy's compiled cache
+then hits every time); no ORM object is built or flushed for a row nobody reads back. A Store made
+with `deferred=True` (the pipeline's group commit) queues the write-only rows — outbox, points,
+ticket events, patrol entries, alerts — and sends each table's queue as one executemany in
+`flush_writes()`, called before commit and before any read of those tables.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ import functools
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Table, func, or_
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Insert, Table, and_, case, func, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -43,18 +51,105 @@ T = TypeVar("T")
 OPEN_TICKET_STATES = ("open", "accepted", "suspended")
 
 
+class DeferredWriteConflict(RuntimeError):
+    """A queued insert-once row was already there: the caller was told it was new. Redo the work
+    without deferral (the pipeline re-runs the batch one message at a time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolMark:
+    """A grid's patrol record for a day after one more report was added to it."""
+
+    id: int
+    day: date
+    status: str
+    first: bool  # this was the first report of the day (the record did not exist before)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def _dialect_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 @functools.cache
 def _insert_once_stmt(model: type[SQLModel], dialect: str, conflict: tuple[str, ...]) -> Insert:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    table = _table(model)
+    ins = _dialect_insert(table, dialect)
     return ins.on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
 
 
+@functools.cache
+def _insert_stmt(model: type[SQLModel], returning_id: bool) -> Insert:
+    table = _table(model)
+    return insert(table).returning(table.c.id) if returning_id else insert(table)
+
+
+@functools.cache
+def _model_defaults(model: type[SQLModel]) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+    """A model's field defaults (plain values, factories), for rows written without the ORM."""
+    plain: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    for name, info in model.model_fields.items():
+        if name == "id":
+            continue
+        if info.default_factory is not None:
+            factories.append((name, info.default_factory))  # type: ignore[arg-type]
+        elif info.default is not PydanticUndefined:
+            plain[name] = info.default
+    return plain, tuple(factories)
+
+
+def _row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
+    """`values` completed with the model's defaults, as the ORM would have inserted them."""
+    plain, factories = _model_defaults(model)
+    row = {**plain, **values}
+    for name, factory in factories:
+        if name not in row:
+            row[name] = factory()
+    return row
+
+
+@functools.cache
+def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> Insert:
+    """One day's patrol record: created by the first report, raised to the most serious status
+    after (a record already marked missed stays missed), counted and summarised by every report."""
+    table = _table(PatrolReport)
+    ins = _dialect_insert(table, dialect)
+    new = ins.excluded
+    ranks = dict(severity)
+
+    def rank(column: Any) -> Any:
+        return case(ranks, value=column, else_=0)
+
+    return ins.on_conflict_do_update(
+        index_elements=["micro_grid_id", "day"],
+        set_={
+            "status": case(
+                (and_(table.c.status != "missed", rank(new.status) > rank(table.c.status)), new.status),
+                else_=table.c.status,
+            ),
+            "entries": table.c.entries + 1,
+            "updated_at": new.updated_at,
+            "summary": case(
+                (or_(new.status != "zero", table.c.summary == ""), new.summary), else_=table.c.summary
+            ),
+        },
+    ).returning(table.c.id, table.c.day, table.c.status, table.c.entries)
+
+
 class Store:
-    def __init__(self, session: Session, cache: RosterCache | None = None) -> None:
+    def __init__(self, session: Session, cache: RosterCache | None = None, *, deferred: bool = False) -> None:
         self.session = session
         # Without a cache every look-up goes to the database (scripts, tests that edit the roster).
         self.cache = cache
+        self.deferred = deferred
+        # Queued write-only rows, per statement, in arrival order; `_expect` is how many rows each
+        # insert-once statement must insert (all of them: the caller was told they were new).
+        self._queued: dict[Insert, list[dict[str, Any]]] = {}
+        self._expect_all: set[Insert] = set()
 
     def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
         return load() if self.cache is None else self.cache.get(key, load)
@@ -79,6 +174,50 @@ class Store:
         # statement object is reused so SQLAlchemy's compiled cache hits every time.
         row = connection.execute(stmt, values).first()
         return None if row is None else int(row[0])
+
+    def _insert(self, model: type[SQLModel], values: dict[str, Any]) -> int:
+        """Insert one row now (model defaults filled in); return its id."""
+        row = self.session.connection().execute(_insert_stmt(model, True), _row(model, values)).first()
+        assert row is not None
+        return int(row[0])
+
+    def _write(self, model: type[SQLModel], values: dict[str, Any]) -> None:
+        """Insert a row nobody reads back in this unit of work: now, or queued when deferred."""
+        stmt = _insert_stmt(model, False)
+        row = _row(model, values)
+        if self.deferred:
+            self._queued.setdefault(stmt, []).append(row)
+        else:
+            self.session.connection().execute(stmt, row)
+
+    def _write_once(
+        self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str], expect_new: bool
+    ) -> bool:
+        """Insert-once. Deferred, the row is queued and reported new; with `expect_new` that is
+        checked in `flush_writes`, else a repeat is silently dropped there."""
+        if not self.deferred:
+            return self._insert_once(model, values, conflict) is not None
+        connection = self.session.connection()
+        stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict))
+        self._queued.setdefault(stmt, []).append(values)
+        if expect_new:
+            self._expect_all.add(stmt)
+        return True
+
+    def flush_writes(self) -> None:
+        """Send the queued rows, one executemany per statement. Raises DeferredWriteConflict when an
+        insert-once row that was reported new turns out to exist already."""
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, {}
+        connection = self.session.connection()
+        for stmt, rows in queued.items():
+            if stmt in self._expect_all:
+                inserted = len(connection.execute(stmt, rows).all())
+                if inserted != len(rows):
+                    raise DeferredWriteConflict(f"{len(rows) - inserted} of {len(rows)} rows existed")
+            else:
+                connection.execute(stmt, rows)
 
     def add(self, obj: SQLModel) -> None:
         self.session.add(obj)
@@ -107,6 +246,18 @@ class Store:
             },
             ("account", "platform_id"),
         )
+
+    def inbound_seen(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (account, platform id) pairs are recorded already: a batch's dedupe in one query."""
+        if not keys:
+            return set()
+        table = _table(InboundMessage)
+        stmt = select(table.c.account, table.c.platform_id).where(
+            table.c.account.in_({account for account, _ in keys}),
+            table.c.platform_id.in_({platform_id for _, platform_id in keys}),
+        )
+        wanted = set(keys)
+        return {(a, p) for a, p in self.session.connection().execute(stmt) if (a, p) in wanted}
 
     def inbound(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)
@@ -308,21 +459,82 @@ class Store:
     def patrols_on(self, day: date) -> list[PatrolReport]:
         return list(self.session.exec(select(PatrolReport).where(PatrolReport.day == day)))
 
-    def add_patrol_entry(self, entry: PatrolEntry) -> None:
-        self.session.add(entry)
+    def add_patrol_report(
+        self,
+        grid_id: int,
+        day: date,
+        status: str,
+        reporter_id: int | None,
+        at: datetime,
+        summary: str,
+        severity: dict[str, int],
+    ) -> PatrolMark:
+        """Count one report into the grid's record for `day` (created by the first one); the record
+        takes the most serious `status` by `severity`, except that a day marked missed stays so."""
+        connection = self.session.connection()
+        stmt = _patrol_upsert_stmt(connection.dialect.name, tuple(sorted(severity.items())))
+        values = {
+            "micro_grid_id": grid_id,
+            "day": day,
+            "status": status,
+            "reporter_id": reporter_id,
+            "summary": summary,
+            "entries": 1,
+            "first_at": at,
+            "updated_at": at,
+            "recalled": False,
+        }
+        row = connection.execute(stmt, values).one()
+        # entries == 1: this report created the record (a missed record starts at 0 entries).
+        return PatrolMark(id=int(row[0]), day=row[1], status=row[2], first=row[3] == 1 and row[2] != "missed")
+
+    def add_patrol_entry(
+        self,
+        report_id: int,
+        message_id: int | None,
+        person_id: int | None,
+        kind: str,
+        category: str | None,
+        masked_text: str,
+        at: datetime,
+    ) -> None:
+        self._write(
+            PatrolEntry,
+            {
+                "report_id": report_id,
+                "message_id": message_id,
+                "person_id": person_id,
+                "kind": kind,
+                "category": category,
+                "masked_text": masked_text,
+                "at": at,
+            },
+        )
+
+    def patrol_entries_of_message(self, inbound_id: int) -> list[PatrolEntry]:
+        self.flush_writes()
+        return list(self.session.exec(select(PatrolEntry).where(PatrolEntry.message_id == inbound_id)))
 
     # -- tickets -------------------------------------------------------------------------------
 
     def ticket(self, ticket_id: int) -> Ticket | None:
         return self.session.get(Ticket, ticket_id)
 
+    def open_ticket(self, **fields: Any) -> int:
+        """Insert a new ticket (Ticket columns as keywords); return its id, the "R12" of replies."""
+        return self._insert(Ticket, fields)
+
     def add_ticket_event(
-        self, ticket: Ticket, at: datetime, actor_id: int | None, action: str, note: str = ""
+        self, ticket: Ticket | int, at: datetime, actor_id: int | None, action: str, note: str = ""
     ) -> None:
-        assert ticket.id is not None
-        self.session.add(TicketEvent(ticket_id=ticket.id, at=at, actor_id=actor_id, action=action, note=note))
+        ticket_id = ticket if isinstance(ticket, int) else ticket.id
+        assert ticket_id is not None
+        self._write(
+            TicketEvent, {"ticket_id": ticket_id, "at": at, "actor_id": actor_id, "action": action, "note": note}
+        )
 
     def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
+        self.flush_writes()
         stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
         return list(self.session.exec(stmt))
 
@@ -344,11 +556,13 @@ class Store:
         self, incident: Incident, level: int, person_id: int | None, action: str, at: datetime
     ) -> None:
         assert incident.id is not None
-        self.session.add(
-            IncidentAlert(incident_id=incident.id, level=level, person_id=person_id, action=action, at=at)
+        self._write(
+            IncidentAlert,
+            {"incident_id": incident.id, "level": level, "person_id": person_id, "action": action, "at": at},
         )
 
     def alerts(self, incident_id: int) -> list[IncidentAlert]:
+        self.flush_writes()
         stmt = select(IncidentAlert).where(IncidentAlert.incident_id == incident_id)
         return list(self.session.exec(stmt.order_by(col(IncidentAlert.id))))
 
@@ -368,24 +582,24 @@ class Store:
     def add_points(
         self, person_id: int, community_id: int | None, rule: str, points: int, ref: str, at: datetime
     ) -> bool:
-        """Credit points once per (rule, ref, person); False when already credited."""
+        """Credit points once per (rule, ref, person); False when already credited.
+
+        Deferred, the credit is queued (True) and a repeat is dropped when the queue is sent.
+        """
         if points == 0:
             return False
-        new_id = self._insert_once(
-            PointsEntry,
-            {
-                "person_id": person_id,
-                "community_id": community_id,
-                "rule": rule,
-                "points": points,
-                "ref": ref,
-                "at": at,
-            },
-            ("rule", "ref", "person_id"),
-        )
-        return new_id is not None
+        values = {
+            "person_id": person_id,
+            "community_id": community_id,
+            "rule": rule,
+            "points": points,
+            "ref": ref,
+            "at": at,
+        }
+        return self._write_once(PointsEntry, values, ("rule", "ref", "person_id"), expect_new=False)
 
     def points_total(self, person_id: int) -> int:
+        self.flush_writes()
         stmt = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
             PointsEntry.person_id == person_id
         )
@@ -394,8 +608,12 @@ class Store:
     # -- outbox --------------------------------------------------------------------------------
 
     def enqueue(self, message: Outbound, at: datetime) -> bool:
-        """Write an outbound message; False when its dedupe key was enqueued before."""
-        new_id = self._insert_once(
+        """Write an outbound message; False when its dedupe key was enqueued before.
+
+        Deferred, the row is queued and taken as new; `flush_writes` raises DeferredWriteConflict
+        if it was not, so a caller never acts on a wrong answer.
+        """
+        return self._write_once(
             OutboxMessage,
             {
                 "dedupe_key": message.dedupe_key,
@@ -413,10 +631,11 @@ class Store:
                 "last_error": "",
             },
             ("dedupe_key",),
+            expect_new=True,
         )
-        return new_id is not None
 
     def outbox(self, status: str | None = None) -> list[OutboxMessage]:
+        self.flush_writes()
         stmt = select(OutboxMessage)
         if status:
             stmt = stmt.where(OutboxMessage.status == status)

@@ -1,28 +1,29 @@
 """Where can a match of a lexicon regex start? A small reader of regex *source text*.
 
-`first_chars(pattern)` returns every character a (non-empty) match can start with, plus
-whether the pattern may also match at the very start of the text (a leading `^`). With that
-set the parser builds prefilters: `(?=[...])` in front of a cue list, and the per-character
-buckets of the keyword scan. Python's `re` cannot skip positions for an alternation whose
-branches start with look-behinds or groups; with the prefilter it rejects them in C.
+`first_chars(pattern)` returns every character a match can start with, plus whether the
+pattern may also match at the very start of the text (a leading `^`). With that set the
+parser builds prefilters: `(?=[...])` in front of a cue list, and the per-character buckets
+of the keyword scan (`specialize` trims a bucket's patterns to the branches that can start
+with its character). Python's `re` cannot skip positions for an alternation whose branches
+start with look-behinds or groups; with the prefilter it rejects them in C.
 
 Only the regex subset the lexicon uses is modelled exactly (literals, escapes, classes,
 groups, look-arounds, quantifiers, alternation, anchors). `.`, `\\w`, `\\s`, negated classes
-and back-references count as "any character"; inline flags and conditionals cannot be read.
-Either way, when that decides the first character the answer is None: "no prefilter", and
-the caller runs the plain regex. A wrong answer would silently drop matches, so the reader
-errs on the side of None, and tests compare prefiltered scans with plain `re` scans.
-No private `re` internals are used.
+and back-references count as "any character"; inline flags, conditionals and named-character
+escapes cannot be read. Either way, when that decides the first character the answer is
+None: "no prefilter", and the caller runs the plain regex. A wrong answer would silently
+drop matches, so the reader errs on the side of None, and tests compare prefiltered scans
+with plain `re` scans. No private `re` internals are used.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _QUANT = re.compile(r"\{([0-9]*)(?:(,)([0-9]*))?\}")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a"}
-_MAX_RANGE = 2000  # a class range wider than this is treated as unbounded
+_MAX_RANGE = 2000  # a class range wider than this counts as "any character"
 
 
 class Unknown(Exception):
@@ -37,25 +38,136 @@ class Firsts:
     at_start: bool = False
 
 
+# --- syntax tree --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Node:
+    start: int  # source span
+    end: int
+
+
+@dataclass(slots=True)
+class _Char(_Node):
+    """One consumed character from `chars` (None: any character)."""
+
+    chars: frozenset[str] | None
+
+
+@dataclass(slots=True)
+class _Zero(_Node):
+    """Zero width: look-arounds, `$`, `\\b`, comments."""
+
+
+@dataclass(slots=True)
+class _Start(_Node):
+    """`^` or `\\A`: only at offset 0."""
+
+
+@dataclass(slots=True)
+class _Seq(_Node):
+    items: list[_Node] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Alt(_Node):
+    branches: list[_Seq] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Group(_Node):
+    alt: _Alt
+    capturing: bool
+
+
+@dataclass(slots=True)
+class _Repeat(_Node):
+    item: _Node
+    low: int
+    high: int | None
+
+
+# --- analysis ---------------------------------------------------------------------------
+
+
 @dataclass(slots=True)
 class _Info:
-    chars: set[str] | None  # None: any character
+    chars: frozenset[str] | None  # None: any character
     nullable: bool  # may match the empty string (then what follows also decides)
     at_start: bool = False  # a branch is anchored with ^ / \A before consuming anything
+
+
+_EMPTY_INFO = _Info(frozenset(), True)
+
+
+def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    return None if a is None or b is None else a | b
+
+
+def _info(node: _Node) -> _Info:
+    if isinstance(node, _Char):
+        return _Info(node.chars, False)
+    if isinstance(node, _Zero):
+        return _EMPTY_INFO
+    if isinstance(node, _Start):
+        return _Info(frozenset(), False, True)
+    if isinstance(node, _Group):
+        return _info(node.alt)
+    if isinstance(node, _Repeat):
+        if node.high == 0:
+            return _EMPTY_INFO
+        inner = _info(node.item)
+        return _Info(inner.chars, inner.nullable or node.low == 0, inner.at_start)
+    if isinstance(node, _Alt):
+        out = _Info(frozenset(), False)
+        for index, branch in enumerate(node.branches):
+            info = _info(branch)
+            if index == 0:
+                out = info
+            else:
+                out = _Info(
+                    _union(out.chars, info.chars), out.nullable or info.nullable, out.at_start or info.at_start
+                )
+        return out
+    if isinstance(node, _Seq):
+        chars: frozenset[str] | None = frozenset()
+        at_start = False
+        for item in node.items:
+            if isinstance(item, _Start):
+                return _Info(chars, False, True)  # anything after ^ is only tried at offset 0
+            info = _info(item)
+            chars = _union(chars, info.chars)
+            at_start = at_start or info.at_start
+            if not info.nullable:
+                return _Info(chars, False, at_start)
+        return _Info(chars, True, at_start)
+    raise Unknown(type(node).__name__)  # pragma: no cover
+
+
+def _has_capture(node: _Node) -> bool:
+    if isinstance(node, _Group):
+        return node.capturing or _has_capture(node.alt)
+    if isinstance(node, _Alt):
+        return any(_has_capture(b) for b in node.branches)
+    if isinstance(node, _Seq):
+        return any(_has_capture(i) for i in node.items)
+    if isinstance(node, _Repeat):
+        return _has_capture(node.item)
+    return False
+
+
+# --- public -----------------------------------------------------------------------------
 
 
 def first_chars(pattern: str) -> Firsts | None:
     """The characters any match of `pattern` starts with; None when unbounded or unknown."""
     try:
-        reader = _Reader(pattern)
-        info = reader.alternation()
-        if reader.pos != len(pattern):
-            raise Unknown("unbalanced parenthesis")
+        info = _info(_parse(pattern))
     except Unknown:
         return None
     if info.nullable or info.chars is None:
         return None  # may match the empty string, or start with any character
-    return Firsts(frozenset(info.chars), info.at_start)
+    return Firsts(info.chars, info.at_start)
 
 
 def char_class(chars: frozenset[str] | set[str]) -> str:
@@ -64,20 +176,94 @@ def char_class(chars: frozenset[str] | set[str]) -> str:
 
 
 def prefilter(pattern: str) -> str:
-    """`pattern` behind a look-ahead that rejects impossible start positions (same matches)."""
-    firsts = first_chars(pattern)
-    if firsts is None:
+    """`pattern` behind a look-ahead that rejects impossible start positions (same matches).
+
+    Returned unchanged when `re` skips positions on its own already: every branch starts
+    with a plain literal character, so `re` derives the start characters itself (and a
+    look-ahead would only slow it down), or the start is unknown.
+    """
+    try:
+        tree = _parse(pattern)
+        info = _info(tree)
+    except Unknown:
         return pattern
-    if not firsts.chars:
-        return pattern if firsts.at_start else "(?!)"
-    gate = f"(?={char_class(firsts.chars)})"
-    if firsts.at_start:
+    if info.nullable or info.chars is None or _literal_starts(tree):
+        return pattern
+    if not info.chars:
+        return pattern if info.at_start else "(?!)"
+    gate = f"(?={char_class(info.chars)})"
+    if info.at_start:
         gate = f"(?:^|{gate})"
     return f"{gate}(?:{pattern})"
 
 
+def specialize(pattern: str, char: str) -> str:
+    """`pattern` without the alternation branches that cannot start a match at `char`.
+
+    At a position holding `char` the result matches exactly what `pattern` matches: only
+    branches that fail there anyway are dropped (a branch is kept when it may be empty, or
+    its start is unknown). Patterns with capturing groups are returned unchanged.
+    """
+    try:
+        tree = _parse(pattern)
+        if _has_capture(tree):
+            return pattern
+        return _special_alt(pattern, tree, char)
+    except Unknown:
+        return pattern
+
+
+def _special_alt(src: str, alt: _Alt, char: str) -> str:
+    kept = [_special_seq(src, branch, char) for branch in alt.branches if _may_start(branch, char)]
+    return "|".join(kept) if kept else "(?!)"
+
+
+def _may_start(node: _Node, char: str) -> bool:
+    info = _info(node)
+    return info.nullable or info.at_start or info.chars is None or char in info.chars
+
+
+def _special_seq(src: str, seq: _Seq, char: str) -> str:
+    for item in seq.items:
+        if isinstance(item, _Zero):
+            continue  # look-arounds before the first character stay as they are
+        if isinstance(item, _Group) and not _info(item).nullable:
+            inner = _special_alt(src, item.alt, char)
+            return src[seq.start : item.start] + f"(?:{inner})" + src[item.end : seq.end]
+        break
+    return src[seq.start : seq.end]
+
+
+def _literal_starts(alt: _Alt) -> bool:
+    """Every top-level branch starts with a plain literal character (no quantifier on it),
+    looking through non-capturing groups: `re` then finds candidate positions itself."""
+    for branch in alt.branches:
+        if not branch.items:
+            return False
+        head = branch.items[0]
+        while isinstance(head, _Group) and not head.capturing and len(head.alt.branches) == 1:
+            items = head.alt.branches[0].items
+            if not items:
+                return False
+            head = items[0]
+        if not (isinstance(head, _Char) and head.chars is not None and len(head.chars) == 1):
+            return False
+    return True
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def _parse(pattern: str) -> _Alt:
+    reader = _Reader(pattern)
+    tree = reader.alternation()
+    if reader.pos != len(pattern):
+        raise Unknown("unbalanced parenthesis")
+    return tree
+
+
 class _Reader:
-    """Recursive descent over the pattern text, computing first sets on the way."""
+    """Recursive descent over the pattern text."""
 
     def __init__(self, pattern: str) -> None:
         self.src = pattern
@@ -86,90 +272,79 @@ class _Reader:
     def _peek(self) -> str:
         return self.src[self.pos] if self.pos < len(self.src) else ""
 
-    def alternation(self) -> _Info:
-        out = self.sequence()
+    def alternation(self) -> _Alt:
+        start = self.pos
+        branches = [self.sequence()]
         while self._peek() == "|":
             self.pos += 1
-            branch = self.sequence()
-            out = _Info(
-                _union(out.chars, branch.chars), out.nullable or branch.nullable, out.at_start or branch.at_start
-            )
-        return out
+            branches.append(self.sequence())
+        return _Alt(start, self.pos, branches)
 
-    def sequence(self) -> _Info:
-        chars: set[str] | None = set()
-        at_start = False
-        open_ = True  # every item so far may have matched the empty string
+    def sequence(self) -> _Seq:
+        start = self.pos
+        items: list[_Node] = []
         while self.pos < len(self.src) and self._peek() not in "|)":
-            item = self.quantified()
-            if not open_:
-                continue  # already decided; keep reading to find the end of the branch
-            if item is _START:
-                at_start = True
-                open_ = False  # anything after ^ is only tried at offset 0
-                continue
-            chars = _union(chars, item.chars)
-            at_start = at_start or item.at_start
-            if not item.nullable:
-                open_ = False
-        return _Info(chars, open_, at_start)
+            items.append(self.quantified())
+        return _Seq(start, self.pos, items)
 
-    def quantified(self) -> _Info:
+    def quantified(self) -> _Node:
+        start = self.pos
         item = self.atom()
-        low = 1
         char = self._peek()
-        if char in ("*", "?"):
-            low = 0
-            self.pos += 1
+        low, high = 1, None
+        if char == "*":
+            low, high = 0, None
         elif char == "+":
-            self.pos += 1
+            low, high = 1, None
+        elif char == "?":
+            low, high = 0, 1
         elif char == "{":
             match = _QUANT.match(self.src, self.pos)
-            if match is not None and (match.group(1) or match.group(2)):
-                low = int(match.group(1) or 0)
-                high = match.group(3)
-                if match.group(2) is None:
-                    high = match.group(1)
-                if high not in (None, "") and int(high) == 0:
-                    item = _EMPTY
-                self.pos = match.end()
-            else:
+            if match is None or not (match.group(1) or match.group(2)):
                 return item  # a literal "{": read as the next atom
+            low = int(match.group(1) or 0)
+            if match.group(2) is None:
+                high = low
+            else:
+                high = int(match.group(3)) if match.group(3) else None
+            self.pos = match.end() - 1
         else:
             return item
+        self.pos += 1
         if self._peek() in ("?", "+"):
-            self.pos += 1  # lazy or possessive: same first characters
-        if item is _START:
-            raise Unknown("quantified anchor")
-        if low == 0:
-            return _Info(item.chars, True, item.at_start)
-        return item
+            self.pos += 1  # lazy or possessive: same characters
+        if isinstance(item, _Start | _Zero):
+            raise Unknown("quantified zero-width item")
+        return _Repeat(start, self.pos, item, low, high)
 
-    def atom(self) -> _Info:
+    def atom(self) -> _Node:
+        start = self.pos
         char = self._peek()
         self.pos += 1
         if char == "(":
-            return self.group()
+            return self.group(start)
         if char == "[":
-            return _Info(self.char_set(), False)
+            return _Char(start, self.pos, self.char_set())
         if char == "\\":
-            return self.escape()
+            return self.escape(start)
         if char == "^":
-            return _START
+            return _Start(start, self.pos)
         if char == "$":
-            return _EMPTY
+            return _Zero(start, self.pos)
         if char == ".":
-            return _Info(None, False)
+            return _Char(start, self.pos, None)
         if char in "*+?":
             raise Unknown("nothing to repeat")
-        return _Info({char}, False)
+        return _Char(start, self.pos, frozenset(char))
 
-    def group(self) -> _Info:
+    def group(self, start: int) -> _Node:
+        capturing = True
         lookaround = False
         if self.src.startswith("?", self.pos):
             rest = self.src[self.pos + 1 : self.pos + 4]
             if rest.startswith((":", ">")):  # non-capturing or atomic
                 self.pos += 2
+                capturing = False
             elif rest.startswith("P<"):
                 end = self.src.find(">", self.pos)
                 if end < 0:
@@ -186,26 +361,30 @@ class _Reader:
                 if end < 0:
                     raise Unknown("unterminated comment")
                 self.pos = end + 1
-                return _EMPTY
+                return _Zero(start, self.pos)
             else:
                 raise Unknown("flags, back-reference or conditional")
-        inner = self.alternation()
+        alt = self.alternation()
         if self._peek() != ")":
             raise Unknown("unbalanced parenthesis")
         self.pos += 1
-        return _EMPTY if lookaround else inner
+        if lookaround:
+            if _has_capture(alt):
+                raise Unknown("capturing group inside a look-around")
+            return _Zero(start, self.pos)
+        return _Group(start, self.pos, alt, capturing)
 
-    def escape(self) -> _Info:
+    def escape(self, start: int) -> _Node:
         char = self._peek()
         if not char:
             raise Unknown("trailing backslash")
         self.pos += 1
         if char in "bBZ":
-            return _EMPTY
+            return _Zero(start, self.pos)
         if char == "A":
-            return _START
+            return _Start(start, self.pos)
         escaped = self._escaped_char(char)
-        return _Info(None if escaped is None else {escaped}, False)
+        return _Char(start, self.pos, None if escaped is None else frozenset(escaped))
 
     def _escaped_char(self, char: str) -> str | None:
         """The character after a backslash (already consumed); None for a class (\\d \\s \\w ...)
@@ -227,7 +406,7 @@ class _Reader:
             return None  # \d \s \w \D \S \W, back-references
         return char
 
-    def char_set(self) -> set[str] | None:
+    def char_set(self) -> frozenset[str] | None:
         out: set[str] | None = set()
         if self._peek() == "^":
             self.pos += 1
@@ -239,16 +418,15 @@ class _Reader:
                 raise Unknown("unterminated class")
             self.pos += 1
             if char == "]" and not first:
-                return out
+                return None if out is None else frozenset(out)
             first = False
+            low: str | None = char
             if char == "\\":
                 escaped = self._peek()
                 if not escaped:
                     raise Unknown("trailing backslash")
                 self.pos += 1
                 low = self._escaped_char(escaped)
-            else:
-                low = char
             if self._peek() == "-" and self.src[self.pos + 1 : self.pos + 2] not in ("]", ""):
                 self.pos += 1
                 high: str | None = self._peek()
@@ -267,11 +445,3 @@ class _Reader:
                 out = None
             else:
                 out.add(low)
-
-
-def _union(a: set[str] | None, b: set[str] | None) -> set[str] | None:
-    return None if a is None or b is None else a | b
-
-
-_EMPTY = _Info(set(), True)  # zero width: look-arounds, $, \b
-_START = _Info(set(), True, True)  # ^ or \A: the branch only matches at offset 0

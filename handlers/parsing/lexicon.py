@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from handlers.parsing.firstchars import char_class, first_chars, prefilter
+from handlers.parsing.firstchars import char_class, first_chars, prefilter, specialize
 
 
 def default_lexicon_dir() -> Path:
@@ -28,29 +28,31 @@ def default_lexicon_dir() -> Path:
 
 
 def scan(cats: CategorySet, text: str) -> Iterator[re.Match[str]]:
-    """Same matches as `cats.regex.finditer(text)` (non-overlapping, leftmost first), but
-    only candidate positions are tried, each with the few patterns that can start there."""
+    """Same matches as `re.finditer(cats.pattern, text)` (non-overlapping, leftmost first),
+    but only candidate positions are tried, each with the few patterns that can start there."""
     for _start, match in cats.matches(text):
         yield match
 
 
 @dataclass(slots=True)
 class CategorySet:
-    """Categories compiled into ONE alternation regex with a named group per (category, weight).
+    """Categories as ONE alternation (`pattern`) with a named group per (category, weight).
 
     One pass per message instead of one per keyword; `lastgroup` tells which category hit.
     When every pattern's start characters are known, `trigger` finds candidate positions and
-    `buckets[char]` holds, in the same order, just the patterns that can start with `char`:
-    at any position only those can match, so the result equals a scan with `regex`.
+    `buckets[char]` holds, in the same order, just the patterns (and of those, just the
+    branches) that can start with `char`: at any position only those can match, so the
+    result equals a scan with `pattern`. Otherwise `regex` is `pattern` compiled.
     """
 
-    regex: re.Pattern[str] | None
+    regex: re.Pattern[str] | None  # None when `trigger` is set (or there are no patterns)
     groups: dict[str, tuple[str, int]]  # group name -> (category, weight)
     priority: list[str]
     threshold: int = 1
     trigger: re.Pattern[str] | None = None
     suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = field(default_factory=dict)
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    pattern: str = ""  # the whole alternation, for reference
 
     def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
         """(start, match) for every keyword hit, in text order."""
@@ -158,13 +160,15 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         trigger = re.compile(char_class(set(starts)))
         compiled: dict[str, re.Pattern[str]] = {}  # equal bodies share one compiled regex
         for char, entries in starts.items():
-            body = _bucket_body(entries)
+            body = _bucket_body([(name, specialize(pattern, char)) for name, pattern in entries])
             regex = compiled.get(body)
             if regex is None:
                 regex = compiled[body] = re.compile(body)
             buckets[char] = regex
     return CategorySet(
-        regex=re.compile("|".join(pieces)) if pieces else None,
+        # the one-regex form is only needed when there is no trigger: compiling it is slow
+        regex=re.compile("|".join(pieces)) if pieces and trigger is None else None,
+        pattern="|".join(pieces),
         groups=groups,
         priority=list(data.get("priority") or []),
         threshold=int(data.get("threshold", 1)),
