@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bot.connectors.base import Connector
+from bot.connectors.wecom import WeComRobot
 from bot.outbox_sender import OutboxSender, Pacing
 from bot.runtime import Runtime
 from bot.scheduler import JobQueue
+from bot.wecom_mirror import mirror_once
 from handlers.events import InboundEvent
 from handlers.pipeline import Pipeline
 
@@ -59,6 +61,12 @@ class Application:
         self.jobs = JobQueue(runtime.session_factory, runtime.services, worker=worker)
         self.sender = OutboxSender(runtime.session_factory, connector, runtime.services.clock, pacing)
         self.metrics = Metrics()
+        self.wecom = WeComRobot.from_env()
+        self.wecom_sender = (
+            OutboxSender(runtime.session_factory, self.wecom, runtime.services.clock, Pacing(per_minute=20))
+            if self.wecom is not None
+            else None
+        )
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[None]]] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
         web_app.router.add_get("/healthz", self.healthz)
@@ -111,6 +119,19 @@ class Application:
         await self.jobs.start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._wake_sender_periodically(), name="outbox-wake"))
+        if self.wecom is not None and self.wecom_sender is not None:
+            await self.wecom.start(self.sink)
+            self._tasks.append(asyncio.create_task(self.wecom_sender.run(), name="wecom"))
+            self._tasks.append(asyncio.create_task(self._mirror_to_wecom(), name="wecom-mirror"))
+
+    async def _mirror_to_wecom(self) -> None:
+        while True:
+            try:
+                if await asyncio.to_thread(mirror_once, self.runtime.session_factory) and self.wecom_sender:
+                    self.wecom_sender.wake.set()
+            except Exception:
+                log.exception("WeCom mirror pass failed; retrying")
+            await asyncio.sleep(2.0)
 
     async def _wake_sender_periodically(self) -> None:
         # Scheduled jobs write outbox rows from their own thread; nudge the sender now and then.
@@ -121,6 +142,9 @@ class Application:
     async def stop(self) -> None:
         self.jobs.stop()
         self.sender.stop()
+        if self.wecom_sender is not None and self.wecom is not None:
+            self.wecom_sender.stop()
+            await self.wecom.stop()
         await self.connector.stop()
         for task in self._tasks:
             task.cancel()

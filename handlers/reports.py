@@ -10,46 +10,35 @@ from __future__ import annotations
 from handlers.common import award, fmt_day
 from handlers.context import MessageContext
 from handlers.router import Router
-from storage.models import PatrolEntry, PatrolReport
+from storage.store import PatrolMark
 
 router = Router("reports")
 
 SEVERITY = {"missed": 0, "zero": 1, "basic": 2, "major": 3}
 
 
-def record_patrol(ctx: MessageContext, status: str, category: str | None = None) -> tuple[PatrolReport, bool]:
-    """Add this message to today's patrol record of the grid; returns (record, first report today)."""
+def record_patrol(ctx: MessageContext, status: str, category: str | None = None) -> PatrolMark:
+    """Add this message to today's patrol record of the grid (one upsert: the record is created by
+    the first report, raised to the most serious status after); returns the record as it now is."""
     assert ctx.grid is not None and ctx.grid.id is not None
     day = ctx.today()
-    report = ctx.store.patrol(ctx.grid.id, day)
-    first = report is None
-    if report is None:
-        report = PatrolReport(
-            micro_grid_id=ctx.grid.id,
-            day=day,
-            status=status,
-            reporter_id=ctx.sender.id,
-            first_at=ctx.now,
-            summary="",
-        )
-    elif report.status != "missed" and SEVERITY[status] > SEVERITY.get(report.status, 0):
-        report.status = status
-    report.entries += 1
-    report.updated_at = ctx.now
-    if status != "zero" or not report.summary:
-        report.summary = ctx.parsed.masked_text[:200]
-    ctx.store.add(report)
-    assert report.id is not None
+    report = ctx.store.add_patrol_report(
+        ctx.grid.id,
+        day,
+        status,
+        reporter_id=ctx.sender.id,
+        at=ctx.now,
+        summary=ctx.parsed.masked_text[:200],
+        severity=SEVERITY,
+    )
     ctx.store.add_patrol_entry(
-        PatrolEntry(
-            report_id=report.id,
-            message_id=ctx.inbound_id,
-            person_id=ctx.sender.id,
-            kind=status,
-            category=category,
-            masked_text=ctx.parsed.masked_text[:1000],
-            at=ctx.now,
-        )
+        report_id=report.id,
+        message_id=ctx.inbound_id,
+        person_id=ctx.sender.id,
+        kind=status,
+        category=category,
+        masked_text=ctx.parsed.masked_text[:1000],
+        at=ctx.now,
     )
     if ctx.grid is not None:
         rule = {"zero": "zero_report", "basic": "basic_report", "major": "major_report"}[status]
@@ -57,10 +46,10 @@ def record_patrol(ctx: MessageContext, status: str, category: str | None = None)
         # Points once per grid and day for the daily report itself; basic items count each.
         ref = f"patrol:{ctx.grid.id}:{day}" if status == "zero" else f"msg:{ctx.inbound_id}"
         award(ctx.store, ctx.policy, ctx.sender.id, community, rule, ref, ctx.now)
-    return report, first
+    return report
 
 
-def ack_report(ctx: MessageContext, report: PatrolReport, first: bool, what_key: str) -> None:
+def ack_report(ctx: MessageContext, report: PatrolMark, what_key: str) -> None:
     assert ctx.grid is not None
     what = ctx.render(what_key)
     if report.status == "missed":
@@ -70,7 +59,7 @@ def ack_report(ctx: MessageContext, report: PatrolReport, first: bool, what_key:
             day=fmt_day(report.day),
             what=what + "，已过截止时间，记为补报",
         )
-    elif first:
+    elif report.first:
         text = ctx.render("report_ack_new", grid=ctx.grid.name, day=fmt_day(report.day), what=what)
     else:
         text = ctx.render("report_ack_update", grid=ctx.grid.name, day=fmt_day(report.day), what=what)
@@ -86,9 +75,9 @@ async def zero_report(ctx: MessageContext) -> None:
     if ctx.grid is None:
         ctx.reply("reply", ctx.render("no_grid"))
         return
-    report, first = record_patrol(ctx, "zero")
+    report = record_patrol(ctx, "zero")
     ctx.notes.append(f"patrol zero {report.id}")
-    ack_report(ctx, report, first, "report_kind_zero")
+    ack_report(ctx, report, "report_kind_zero")
 
 
 router.message(kind="zero_report")(zero_report)

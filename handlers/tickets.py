@@ -5,6 +5,7 @@ States: open → accepted → resolved → rated, plus suspended. Every change i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from handlers.common import award, fmt_time, location_text, split_ref
@@ -25,33 +26,47 @@ def compute_deadline(ctx: MessageContext, grade: str, start: datetime) -> dateti
     return deadline_for(start, days, ctx.policy.deadline_unit, ctx.services.calendar)
 
 
-def open_ticket(ctx: MessageContext) -> Ticket:
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """What the announcement of a just-opened ticket needs (no ORM object is built for it)."""
+
+    id: int
+    grade: str
+    category: str
+    deadline: datetime
+    masked_text: str
+
+
+def open_ticket(ctx: MessageContext) -> NewTicket:
     parsed = ctx.parsed
     grade = parsed.grade_hint if parsed.grade_hint in ("A", "B", "C") else "A"
-    ticket = Ticket(
+    category = parsed.category or "other"
+    deadline = compute_deadline(ctx, grade, ctx.now)
+    masked_text = parsed.masked_text[:2000]
+    ticket_id = ctx.store.open_ticket(
         micro_grid_id=ctx.grid.id if ctx.grid else None,
         reporter_id=ctx.sender.id,
         message_id=ctx.inbound_id,
-        category=parsed.category or "other",
+        category=category,
         grade=grade,
         building=parsed.building,
         unit=parsed.unit,
         floor=parsed.floor,
         room=parsed.room,
-        masked_text=parsed.masked_text[:2000],
+        masked_text=masked_text,
         status="open",
         created_at=ctx.now,
-        deadline=compute_deadline(ctx, grade, ctx.now),
+        deadline=deadline,
         photo_path=ctx.event.image_path,
     )
-    ctx.store.add(ticket)
-    ctx.store.add_ticket_event(ticket, ctx.now, ctx.sender.id, "opened", f"{grade}类")
-    ctx.notes.append(f"ticket R{ticket.id}")
+    ctx.store.add_ticket_event(ticket_id, ctx.now, ctx.sender.id, "opened", f"{grade}类")
+    ctx.notes.append(f"ticket R{ticket_id}")
+    ticket = NewTicket(ticket_id, grade, category, deadline, masked_text)
     announce_ticket(ctx, ticket)
     return ticket
 
 
-def announce_ticket(ctx: MessageContext, ticket: Ticket) -> None:
+def announce_ticket(ctx: MessageContext, ticket: NewTicket) -> None:
     leader = ctx.store.grid_leader(ctx.grid.id) if ctx.grid and ctx.grid.id else None
     values = {
         "ref": f"R{ticket.id}",
@@ -76,9 +91,9 @@ def announce_ticket(ctx: MessageContext, ticket: Ticket) -> None:
 async def basic(ctx: MessageContext) -> None:
     parsed = ctx.parsed
     if ctx.sender.is_staff and ctx.grid is not None:
-        report, first = record_patrol(ctx, "basic", parsed.category)
+        report = record_patrol(ctx, "basic", parsed.category)
         if parsed.handled:
-            ack_report(ctx, report, first, "report_kind_basic")
+            ack_report(ctx, report, "report_kind_basic")
             return
     elif parsed.handled:
         return  # someone outside the team saying a thing was dealt with: stored, no ticket

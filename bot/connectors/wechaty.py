@@ -634,14 +634,15 @@ class WechatyConnector:
         ("person:<code>") or a group not yet bound ("topic:<topic>"): find them by name/topic."""
         target = message.to_id
         if target.startswith("topic:"):
-            found = self._topics.key_for(target.removeprefix("topic:")) or await self._scan_rooms(message.to_name)
+            topic = target.removeprefix("topic:")
+            found = self._topics.key_for(topic) or await self._scan_rooms(topic)
         elif target.startswith("person:"):
             found = self._names.key_for(message.to_name) or await self._scan_contacts(message.to_name)
         else:
             return target
         if not found:
             # Retryable: once the person speaks (or the group is seen) the id becomes known.
-            raise SendError(f"wechaty: 尚未找到「{message.to_name}」的微信 / unknown contact or room", retryable=True)
+            raise SendError(f"wechaty: 尚未找到「{message.to_name}」/ unknown contact or room", retryable=True)
         return str(found)
 
     async def _scan_contacts(self, name: str) -> str | None:
