@@ -642,7 +642,7 @@ class WechatyConnector:
             return target
         if not found:
             # Retryable: once the person speaks (or the group is seen) the id becomes known.
-            raise SendError(f"wechaty: 尚未找到「{message.to_name}」/ unknown contact or room", retryable=True)
+            raise SendError(f"wechaty: 尚未找到「{message.to_name}」/ unknown contact", retryable=True)
         return str(found)
 
     async def _scan_contacts(self, name: str) -> str | None:

@@ -38,7 +38,8 @@ async def puppet() -> AsyncIterator[FakePuppet]:
 
 @pytest.fixture
 async def service(puppet: FakePuppet, tmp_path: Path) -> AsyncIterator[Application]:
-    runtime = open_runtime(f"sqlite:///{tmp_path / 'gridbot.sqlite3'}", load_roster(DEMO_ROSTER), SystemClock())
+    url = f"sqlite:///{tmp_path / 'gridbot.sqlite3'}"
+    runtime = open_runtime(url, load_roster(DEMO_ROSTER), SystemClock())
     connector = WechatyConnector(fast_settings(puppet, account="default"), data_dir=tmp_path)
     app = Application(runtime, connector, web.Application(), UNPACED)
     await app.start()
