@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from bot.connectors.base import Connector
 from bot.connectors.wecom import WeComRobot
@@ -27,6 +29,7 @@ from bot.scheduler import JobQueue
 from bot.wecom_mirror import mirror_once
 from handlers.events import InboundEvent
 from handlers.pipeline import Pipeline
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,6 @@ class Metrics:
     duplicates: int = 0
     errors: int = 0
     batches: int = 0
-    parse_seconds_total: float = 0.0
     process_seconds: list[float] = field(default_factory=list)
 
 
@@ -160,6 +162,15 @@ class Application:
             {"status": "ok", "connector": self.connector.name, "queue": self._queue.qsize()}
         )
 
+    def _outbox_depth(self) -> int:
+        with self.runtime.session() as session:
+            stmt = select(func.count()).where(col(OutboxMessage.status).in_(("pending", "sending")))
+            return int(session.exec(stmt).one())
+
+    def _mean_process_seconds(self) -> float:
+        recent = self.metrics.process_seconds[-200:]
+        return sum(recent) / len(recent) if recent else 0.0
+
     async def metrics_page(self, request: web.Request) -> web.Response:
         m = self.metrics
         lines = [
@@ -175,5 +186,11 @@ class Application:
             f"gridbot_outbox_failed_total {self.sender.failed}",
             "# TYPE gridbot_inbound_queue gauge",
             f"gridbot_inbound_queue {self._queue.qsize()}",
+            "# TYPE gridbot_outbox_pending gauge",
+            f"gridbot_outbox_pending {await asyncio.to_thread(self._outbox_depth)}",
+            "# TYPE gridbot_scheduler_lag_seconds gauge",
+            f"gridbot_scheduler_lag_seconds {self.jobs.lag_seconds:.3f}",
+            "# TYPE gridbot_process_seconds_per_message gauge",
+            f"gridbot_process_seconds_per_message {self._mean_process_seconds():.6f}",
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

@@ -98,6 +98,9 @@ class OutboxSender:
                 )
                 .order_by(col(OutboxMessage.id))
                 .limit(SCAN)
+                # PostgreSQL: two senders of one account never take the same row (SQLite: no-op,
+                # its writers are serialised anyway).
+                .with_for_update(skip_locked=True)
             )
             blocked: set[str] = set()
             for row in session.exec(stmt):

@@ -151,6 +151,7 @@ class JobQueue:
         self.worker = worker
         self._scheduler: AsyncIOScheduler | None = None
         self.ran: list[tuple[str, datetime]] = []  # what this process ran, for logs and tests
+        self.lag_seconds = 0.0  # how late the last live run started after its due time (metrics)
 
     # -- one run -------------------------------------------------------------------------------
 
@@ -230,12 +231,21 @@ class JobQueue:
     async def _fire(self, spec: JobSpec) -> None:
         now = self.services.clock.now()
         due = self.last_due(spec, now) or now
-        try:
-            await asyncio.to_thread(self.run_job, spec, due)
-        except Exception:
-            log.exception(
-                "scheduled job %s due %s failed; it will be retried at the next start", spec.name, due
-            )
+        delay = 1.0
+        while True:
+            try:
+                await asyncio.to_thread(self.run_job, spec, due)
+                self.lag_seconds = max(0.0, (self.services.clock.now() - due).total_seconds())
+                return
+            except Exception:
+                # The database may be restarting: retry within the job's catch-up window (a
+                # once-only job's claim rolled back with the failure, so a retry cannot repeat it).
+                if not spec.claim or self.services.clock.now() - due > spec.catch_up:
+                    log.exception("scheduled job %s due %s failed; giving up", spec.name, due)
+                    return
+                log.exception("scheduled job %s due %s failed; retrying in %.0f s", spec.name, due, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
 
     def stop(self) -> None:
         if self._scheduler is not None:

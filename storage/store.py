@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Hashable, Sequence
-from datetime import date, datetime
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
@@ -67,7 +67,7 @@ class PatrolMark:
 
 
 def _table(model: type[SQLModel]) -> Table:
-    return model.__table__  # type: ignore[attr-defined, no-any-return]
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def _dialect_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:
@@ -87,8 +87,11 @@ def _insert_stmt(model: type[SQLModel], returning_id: bool) -> Insert:
     return insert(table).returning(table.c.id) if returning_id else insert(table)
 
 
+_Defaults = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]
+
+
 @functools.cache
-def _model_defaults(model: type[SQLModel]) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+def _model_defaults(model: type[SQLModel]) -> _Defaults:
     """A model's field defaults (plain values, factories), for rows written without the ORM."""
     plain: dict[str, Any] = {}
     factories: list[tuple[str, Callable[[], Any]]] = []
@@ -529,9 +532,8 @@ class Store:
     ) -> None:
         ticket_id = ticket if isinstance(ticket, int) else ticket.id
         assert ticket_id is not None
-        self._write(
-            TicketEvent, {"ticket_id": ticket_id, "at": at, "actor_id": actor_id, "action": action, "note": note}
-        )
+        values = {"ticket_id": ticket_id, "at": at, "actor_id": actor_id, "action": action, "note": note}
+        self._write(TicketEvent, values)
 
     def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
         self.flush_writes()

@@ -27,9 +27,10 @@ A message is broadcast before the sink is awaited, so the bot's replies (sent by
 the sink may still be returning) never appear above the message that caused them. A resend of the
 same client id is neither shown nor processed twice; the pipeline dedupes by message id as well.
 
-History is rebuilt from the database on start (inbound messages and sent outbox rows). Texts from
-the database are the masked ones (`InboundMessage.masked_text`): the raw text is shown to no one
-once stored. Live echoes carry the text as typed, as a chat platform would.
+History is rebuilt from the database on start (inbound messages and sent outbox rows). What was
+typed is replayed with phone and ID numbers masked (`mask_pii`), in memory and from the database
+alike: the raw text is shown to no one once stored. Live echoes carry the text as typed, as a chat
+platform would.
 """
 
 from __future__ import annotations
@@ -506,7 +507,7 @@ class WebChatConnector:
             "id": client_id,
             "room": room,
             "from": sender or m.sender_id,
-            "text": m.masked_text or mask_pii(m.text[:4000]),
+            "text": mask_pii(m.text[:4000]),
             "at": self._iso(m.received_at),
         }
         if m.image_path:

@@ -275,11 +275,20 @@
   }
 
   function groupAvatar(g) {
-    const names = (g.members || []).map((m) => m.name).slice(0, 3);
-    const cells = names.map((n) => h("span", { style: `background:${colorOf(n)}`, text: Array.from(n).pop() }));
-    cells.push(h("span", { class: "bot-cell", style: "background:linear-gradient(135deg,#16c47f,#0a9bd6)", text: "网" }));
-    while (cells.length < 4) cells.unshift(h("span", { style: "background:#bdbdbd", text: "" }));
-    return h("div", { class: "avatar group", "aria-hidden": "true" }, cells.slice(0, 4));
+    const m = /^(\d+)号楼/.exec(g.topic);
+    const label = m ? `${m[1]}号楼` : g.kind === "merchant" ? "商户" : Array.from(g.topic).slice(0, 2).join("");
+    return h("div", { class: "avatar group" + (g.kind === "merchant" ? " merchant" : ""), "aria-hidden": "true" },
+      groupIcon(), h("span", { class: "group-label", text: label }));
+  }
+
+  function groupIcon() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 16");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "13");
+    svg.innerHTML = '<circle cx="8" cy="4.5" r="3.5" fill="#fff"/><path d="M1 15c0-4 3-6.5 7-6.5s7 2.5 7 6.5z" fill="#fff"/>' +
+      '<circle cx="17" cy="5" r="3" fill="#fff" opacity=".75"/><path d="M15.5 9.2c4 .1 7.5 2 7.5 5.8h-6.5c0-2.3-.4-4.2-1-5.8z" fill="#fff" opacity=".75"/>';
+    return svg;
   }
 
   function botAvatar() { return h("div", { class: "avatar bot", "aria-hidden": "true", text: "小网" }); }
