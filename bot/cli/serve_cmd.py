@@ -64,6 +64,7 @@ def setup_logging(as_json: bool) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one INFO line per minute job run
 
 
 def roster_path(args: argparse.Namespace, data_dir: Path) -> Path:

@@ -103,7 +103,14 @@ SIM_ROOM = room_id("")
 
 
 class FrameError(ValueError):
-    """A frame the page should not have sent; the message (Chinese) goes back to the browser."""
+    """A frame the page should not have sent; the message (Chinese) goes back to the browser.
+
+    `retry`: the frame was fine but cannot be taken now; the reply names no id, so the page keeps
+    the message and resends it with the next history frame."""
+
+    def __init__(self, message: str, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 class WebChatConnector:
@@ -149,6 +156,9 @@ class WebChatConnector:
         self._stopped = False
         self._load_history()
         self._sink = sink
+        # Pages that connected while the service was starting saw no history: send it again; they
+        # resend what they could not send meanwhile.
+        await self._broadcast({"type": "history", "items": list(self._history)})
         log.info("web: simulator ready (%d history items)", len(self._history))
 
     async def stop(self) -> None:
@@ -160,7 +170,13 @@ class WebChatConnector:
         key = message.dedupe_key
         if key and key in self._sent_keys:
             return self._sent_keys[key]  # shown already: a retry after a crash or a lost ack
-        msg_id = f"web-bot-{uuid.uuid4().hex[:20]}"
+        # Derived from the dedupe key: a reply resent after a crash keeps its id, so a chat window
+        # that showed it before the crash recognises it instead of showing it twice.
+        msg_id = (
+            f"web-bot-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+            if key
+            else f"web-bot-{uuid.uuid4().hex[:20]}"
+        )
         group = message.chat == ChatKind.GROUP
         item: dict[str, Any] = {
             "type": "bot",
@@ -309,7 +325,7 @@ class WebChatConnector:
             await self._accept(ws, data)
         except FrameError as exc:
             reply: dict[str, Any] = {"type": "error", "message": str(exc)}
-            if client_id:
+            if client_id and not exc.retry:
                 reply["id"] = client_id
             await _send(ws, reply)
 
@@ -328,7 +344,7 @@ class WebChatConnector:
             return
         sink = self._sink
         if sink is None:
-            raise FrameError("机器人正在启动或已停止，请稍候再试")
+            raise FrameError("机器人正在启动，请稍候，消息会自动重发", retry=True)
         image_path: Path | None = None
         if data.get("image") is not None:
             image_path = await self._store_image(data["image"])

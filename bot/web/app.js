@@ -20,12 +20,21 @@
     residentName: $("resident-name"), residentCancel: $("resident-cancel"),
   };
 
+  function remembered(key) {
+    try { return sessionStorage.getItem(key) || localStorage.getItem(key) || ""; } catch (e) { return ""; }
+  }
+
+  function remember(key, value) {
+    try { sessionStorage.setItem(key, value); localStorage.setItem(key, value); } catch (e) { /* private mode */ }
+  }
+
   const state = {
     dir: { groups: [], supervisors: [], residents: [], community: "" },
     people: new Map(),        // name -> {roles: [{topic, role}], title, wechat}
     residents: [],            // names typed in this browser or known to the server
-    me: localStorage.getItem("gridbot.me") || "",
-    active: localStorage.getItem("gridbot.active") || "",
+    // Per tab (sessionStorage), so two tabs can be two people; a new tab starts as the last one chosen.
+    me: remembered("gridbot.me"),
+    active: remembered("gridbot.active"),
     items: [],                // conversation, oldest first
     byId: new Map(),
     seq: 0,
@@ -37,6 +46,7 @@
     everConnected: false,
   };
   try { state.residents = JSON.parse(localStorage.getItem("gridbot.residents") || "[]"); } catch (e) { state.residents = []; }
+  if (!Array.isArray(state.residents)) state.residents = [];
 
   // ------------------------------------------------------------------ helpers
 
@@ -218,10 +228,10 @@
 
   function setMe(name) {
     state.me = name;
-    localStorage.setItem("gridbot.me", name);
+    remember("gridbot.me", name);
     if (name && !state.people.has(name) && !state.residents.includes(name)) {
       state.residents.push(name);
-      localStorage.setItem("gridbot.residents", JSON.stringify(state.residents));
+      try { localStorage.setItem("gridbot.residents", JSON.stringify(state.residents)); } catch (e) { /* ignore */ }
     }
     renderIdentity();
     renderAll();
@@ -344,7 +354,7 @@
 
   function openConversation(key) {
     state.active = key;
-    localStorage.setItem("gridbot.active", key);
+    remember("gridbot.active", key);
     el.app.classList.add("in-chat");
     el.app.classList.remove("list-only");
     renderAll();
@@ -690,6 +700,7 @@
   el.modal.addEventListener("click", (e) => { if (e.target === el.modal) closeResidentDialog(); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !el.modal.hidden) closeResidentDialog(); });
 
+  if (isSmall()) el.input.placeholder = "输入消息";
   if (!isSmall()) el.app.classList.add("in-chat");
   else el.app.classList.add("list-only");
   renderIdentity();

@@ -34,15 +34,11 @@ _ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?)\s*([0-9]{3,4})(?![0-9
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
 _NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
 # Each regex above needs one of these characters (its marker): a cheap test skips the regex.
-_BUILDING_MARKS = "号栋幢#座"
-_FLOOR_MARKS = "楼层Ff"
-_ROOM_AFTER_MARKS = "元栋幢楼#"
+_BUILDING_MARKS = re.compile("[号栋幢#座]")
+_FLOOR_MARKS = re.compile("[楼层Ff]")
+_ROOM_AFTER_MARKS = re.compile("[元栋幢楼#]")
 _HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
 _DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
-
-
-def _has_any(text: str, chars: str) -> bool:
-    return any(char in text for char in chars)
 
 
 @dataclass(slots=True)
@@ -54,7 +50,7 @@ class Address:
 
 
 def _building(text: str) -> int | None:
-    if not _has_any(text, _BUILDING_MARKS):
+    if _BUILDING_MARKS.search(text) is None:
         return None
     for match in _BUILDING.finditer(text):
         start = match.start()
@@ -79,7 +75,7 @@ def _unit(text: str) -> int | None:
 
 
 def _floor(text: str) -> int | None:
-    if not _has_any(text, _FLOOR_MARKS):
+    if _FLOOR_MARKS.search(text) is None:
         return None
     for match in _FLOOR.finditer(text):
         value = cn_to_int(match.group(2))
@@ -111,7 +107,7 @@ def _room(text: str, has_place: bool) -> str | None:
             room = cn_to_digits(match.group(1))
             if room:
                 return room
-    if _has_any(text, _ROOM_AFTER_MARKS):
+    if _ROOM_AFTER_MARKS.search(text) is not None:
         match = _ROOM_AFTER.search(text)
         if match is not None:
             return match.group(1)

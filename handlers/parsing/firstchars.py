@@ -19,7 +19,8 @@ with plain `re` scans. No private `re` internals are used.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 _QUANT = re.compile(r"\{([0-9]*)(?:(,)([0-9]*))?\}")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a"}
@@ -30,8 +31,7 @@ class Unknown(Exception):
     """The pattern uses something this reader does not model: no prefilter."""
 
 
-@dataclass(frozen=True, slots=True)
-class Firsts:
+class Firsts(NamedTuple):
     """A match can start only at a character in `chars`, or at offset 0 when `at_start`."""
 
     chars: frozenset[str]
@@ -39,59 +39,79 @@ class Firsts:
 
 
 # --- syntax tree --------------------------------------------------------------------------
+# Plain classes rather than dataclasses: they are created at import, and this stays cheap.
 
 
-@dataclass(slots=True)
 class _Node:
-    start: int  # source span
-    end: int
+    __slots__ = ("end", "info", "start")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = start  # source span
+        self.end = end
+        self.info: _Info | None = None  # memo of `_info`
 
 
-@dataclass(slots=True)
 class _Char(_Node):
     """One consumed character from `chars` (None: any character)."""
 
-    chars: frozenset[str] | None
+    __slots__ = ("chars",)
+
+    def __init__(self, start: int, end: int, chars: frozenset[str] | None) -> None:
+        super().__init__(start, end)
+        self.chars = chars
 
 
-@dataclass(slots=True)
 class _Zero(_Node):
     """Zero width: look-arounds, `$`, `\\b`, comments."""
 
+    __slots__ = ()
 
-@dataclass(slots=True)
+
 class _Start(_Node):
     """`^` or `\\A`: only at offset 0."""
 
+    __slots__ = ()
 
-@dataclass(slots=True)
+
 class _Seq(_Node):
-    items: list[_Node] = field(default_factory=list)
+    __slots__ = ("items",)
+
+    def __init__(self, start: int, end: int, items: list[_Node]) -> None:
+        super().__init__(start, end)
+        self.items = items
 
 
-@dataclass(slots=True)
 class _Alt(_Node):
-    branches: list[_Seq] = field(default_factory=list)
+    __slots__ = ("branches",)
+
+    def __init__(self, start: int, end: int, branches: list[_Seq]) -> None:
+        super().__init__(start, end)
+        self.branches = branches
 
 
-@dataclass(slots=True)
 class _Group(_Node):
-    alt: _Alt
-    capturing: bool
+    __slots__ = ("alt", "capturing")
+
+    def __init__(self, start: int, end: int, alt: _Alt, capturing: bool) -> None:
+        super().__init__(start, end)
+        self.alt = alt
+        self.capturing = capturing
 
 
-@dataclass(slots=True)
 class _Repeat(_Node):
-    item: _Node
-    low: int
-    high: int | None
+    __slots__ = ("high", "item", "low")
+
+    def __init__(self, start: int, end: int, item: _Node, low: int, high: int | None) -> None:
+        super().__init__(start, end)
+        self.item = item
+        self.low = low
+        self.high = high
 
 
 # --- analysis ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Info:
+class _Info(NamedTuple):
     chars: frozenset[str] | None  # None: any character
     nullable: bool  # may match the empty string (then what follows also decides)
     at_start: bool = False  # a branch is anchored with ^ / \A before consuming anything
@@ -105,6 +125,12 @@ def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str]
 
 
 def _info(node: _Node) -> _Info:
+    if node.info is None:
+        node.info = _compute_info(node)
+    return node.info
+
+
+def _compute_info(node: _Node) -> _Info:
     if isinstance(node, _Char):
         return _Info(node.chars, False)
     if isinstance(node, _Zero):
@@ -205,10 +231,9 @@ def specialize(pattern: str, char: str) -> str:
     its start is unknown). Patterns with capturing groups are returned unchanged.
     """
     try:
-        tree = _parse(pattern)
-        if _has_capture(tree):
+        if _captures(pattern):
             return pattern
-        return _special_alt(pattern, tree, char)
+        return _special_alt(pattern, _parse(pattern), char)
     except Unknown:
         return pattern
 
@@ -254,7 +279,14 @@ def _literal_starts(alt: _Alt) -> bool:
 # --- parser -----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
+def _captures(pattern: str) -> bool:
+    return _has_capture(_parse(pattern))
+
+
+@lru_cache(maxsize=4096)
 def _parse(pattern: str) -> _Alt:
+    """The syntax tree of `pattern` (cached: trees are never modified after parsing)."""
     reader = _Reader(pattern)
     tree = reader.alternation()
     if reader.pos != len(pattern):

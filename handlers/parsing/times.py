@@ -36,6 +36,10 @@ _TIME = re.compile(
     rf"\s*(?:(?P<hour>{_N})(?:点|时)(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<minute>[0-9]{{1,2}}|{_N})分?)?"
     rf"|(?P<hh>[0-9]{{1,2}}):(?P<mm>[0-9]{{2}}))?"
     rf"(?P<deadline>\s*(?:之前|以前|前))?"
+    # Fail instead of matching the empty string: every part is optional, so without this the
+    # regex "matches" at each candidate position and Python loops over the empty matches.
+    # Only the empty path reaches this point with no group set, so other matches are equal.
+    r"(?(month)|(?(rel)|(?(wd)|(?(eom)|(?(period)|(?(hour)|(?(hh)|(?(deadline)|(?!)))))))))"
 )
 _HINT = re.compile(r"[点时:月天日周期拜晚早底]")
 _PERIOD_DEFAULT = {

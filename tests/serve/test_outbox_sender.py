@@ -59,7 +59,9 @@ async def drain(sender: OutboxSender, clock: VirtualClock, rounds: int = 20) -> 
 
 
 def sender_for(engine: Engine, platform: Platform, clock: VirtualClock) -> OutboxSender:
-    return OutboxSender(lambda: Session(engine, expire_on_commit=False), platform, clock, Pacing(per_minute=0))
+    return OutboxSender(
+        lambda: Session(engine, expire_on_commit=False), platform, clock, Pacing(per_minute=0)
+    )
 
 
 async def test_sent_rows_are_marked_with_the_platform_id(engine: Engine) -> None:

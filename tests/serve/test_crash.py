@@ -1,0 +1,170 @@
+"""Kill -9 a real `gridbot serve` under a stream of messages, start it again, resend everything:
+every inbound message is processed exactly once and every reply delivered exactly once (by key)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+LEADERS = {
+    "1号楼微网格群": "陈秀英",
+    "2号楼微网格群": "杨建华",
+    "3号楼微网格群": "张丽",
+    "4号楼微网格群": "黄志刚",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def messages() -> list[dict[str, Any]]:
+    out = []
+    for i in range(120):
+        topic = list(LEADERS)[i % 4]
+        if i % 10 == 0:
+            who, text = LEADERS[topic], "今日巡查无异常，零报告"
+        elif i % 3 == 0:
+            who, text = f"居民{i}", f"{i % 9 + 1}号楼{i % 5 + 1}单元楼道灯坏了，晚上看不见"
+        else:
+            who, text = f"居民{i}", "谢谢网格长，辛苦了"
+        out.append({"type": "send", "id": f"crash-{i}", "room": topic, "as": who, "text": text})
+    return out
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("GRIDBOT_DATABASE_URL", None)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / "serve.log", "ab"),
+        )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("gridbot serve did not come up: " + (self.data_dir / "serve.log").read_text())
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+async def listen(port: int, bots: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
+    """A chat window left open until cancelled: the history it loads, then every bot message live."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+        async for msg in ws:
+            data = json.loads(msg.data)
+            if data["type"] == "bot":
+                bots.append(data)
+            elif data["type"] == "history":
+                history.extend(item for item in data["items"] if item["type"] == "bot")
+
+
+async def send_all(port: int, frames: list[dict[str, Any]], acked: set[str], stop_after: int | None) -> None:
+    """Send `frames`; return after `stop_after` new acks, or once every frame is acknowledged."""
+    wanted = {f["id"] for f in frames}
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+        for frame in frames:
+            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+        new = 0
+        async for msg in ws:
+            data = json.loads(msg.data)
+            if data["type"] == "ack" and data["id"] in wanted:
+                new += data["id"] not in acked
+                acked.add(data["id"])
+            if (stop_after is not None and new >= stop_after) or wanted <= acked:
+                return
+
+
+def db(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(data_dir / "gridbot.sqlite3")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+async def test_sigkill_mid_stream_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    frames = messages()
+    bots: list[dict[str, Any]] = []  # shown live
+    history: list[dict[str, Any]] = []  # loaded when a window (re)connects
+    acked: set[str] = set()
+    await server.start()
+    try:
+        listener = asyncio.create_task(listen(server.port, bots, history))
+        await asyncio.wait_for(send_all(server.port, frames, acked, stop_after=40), 60)
+        server.kill()  # mid-stream: more sent than acknowledged, replies in flight
+        assert 40 <= len(acked) < len(frames)
+        await asyncio.gather(listener, return_exceptions=True)
+
+        await server.start()
+        listener = asyncio.create_task(listen(server.port, bots, history))
+        await asyncio.wait_for(send_all(server.port, frames, acked, stop_after=None), 120)  # resend all
+        for _ in range(300):  # let the outbox drain
+            if not db(tmp_path, "select count(*) from outboxmessage where status != 'sent'")[0][0]:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+    finally:
+        server.stop()
+
+    inbound = db(tmp_path, "select platform_id from inboundmessage")
+    assert sorted(p for (p,) in inbound) == sorted(f"web-{f['id']}" for f in frames)  # each exactly once
+    requests = sum("灯坏了" in f["text"] for f in frames)
+    assert db(tmp_path, "select count(*) from ticket")[0][0] == requests
+    rows = db(tmp_path, "select dedupe_key, status, platform_msg_id from outboxmessage")
+    assert rows and all(status == "sent" for _, status, _ in rows)
+    live = Counter(b["id"] for b in bots)
+    ids = {pid for _, _, pid in rows}
+    assert ids == set(live) | {h["id"] for h in history}  # every reply reached the chat, under one id
+    assert max(live.values()) == 1, [k for k, n in live.items() if n > 1]  # none broadcast twice
