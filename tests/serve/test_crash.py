@@ -51,6 +51,7 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = (data_dir / "serve.log").open("ab")  # closed in stop()
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -94,6 +95,7 @@ class Server:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self.log.close()
 
 
 async def listen(port: int, bots: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
