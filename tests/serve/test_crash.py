@@ -51,7 +51,7 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = (data_dir / "serve.log").open("ab")  # closed in stop()
+        self.log = (data_dir / "serve.log").open("ab")  # noqa: SIM115 (outlives a block; closed in stop())
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
