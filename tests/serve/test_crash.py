@@ -51,7 +51,7 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = (data_dir / "serve.log").open("ab")  # noqa: SIM115 (outlives a block; closed in stop())
+        self.log = (data_dir / "serve.log").open("ab")  # closed in stop()
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -70,7 +70,7 @@ class Server:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "serve.log", "ab"),
+            stderr=self.log,
         )
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
