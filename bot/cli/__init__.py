@@ -9,7 +9,15 @@ from collections.abc import Sequence
 
 # module name -> nothing else: each module has `register(subparsers)` that adds its parser and
 # sets `func`. Listed here, not discovered, so `gridbot --help` stays fast and predictable.
-SUBCOMMAND_MODULES = ("parse_cmd", "db_cmd", "roster_cmd", "simulate_cmd", "serve_cmd")
+SUBCOMMAND_MODULES = (
+    "parse_cmd",
+    "db_cmd",
+    "roster_cmd",
+    "simulate_cmd",
+    "serve_cmd",
+    "user_cmd",
+    "export_cmd",
+)
 
 DESCRIPTION = """GridBot 微网格治理群机器人 — chat-ops for community micro-grid governance.
 

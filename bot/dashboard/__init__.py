@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-from sqlmodel import Session
+if TYPE_CHECKING:  # the CLI imports bot.dashboard.ledgers without paying for aiohttp
+    from aiohttp import web
+    from sqlmodel import Session
 
-from handlers.clock import Clock
-
-DASHBOARD_KEY: web.AppKey[object] = web.AppKey("gridbot_dashboard", object)
+    from handlers.clock import Clock
 
 
 def mount_dashboard(
@@ -34,7 +34,7 @@ def mount_dashboard(
     worker, kept across restarts or everyone is logged out). `data_dir` is where the connectors
     store photos (default $GRIDBOT_DATA_DIR or ./data); only files inside it are ever served.
     """
-    from bot.dashboard.web import Dashboard
+    from bot.dashboard.web import DASHBOARD_KEY, Dashboard
 
     folder = data_dir if data_dir is not None else Path(os.environ.get("GRIDBOT_DATA_DIR") or "data")
     dashboard = Dashboard(session_factory, clock, secret, folder)
@@ -42,4 +42,4 @@ def mount_dashboard(
     web_app.router.add_routes(dashboard.routes())
 
 
-__all__ = ["DASHBOARD_KEY", "mount_dashboard"]
+__all__ = ["mount_dashboard"]

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -70,8 +71,10 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-# A hash to verify against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so both cases take the same time."""
+    return hash_password(secrets.token_hex(8))
 
 
 def _fingerprint(password_hash: str) -> str:
@@ -133,7 +136,7 @@ def attempt_login(session: Session, username: str, password: str, now: datetime)
     does not reveal whether the username exists (except for the lock, which only a real account has)."""
     user = session.exec(select(DashboardUser).where(col(DashboardUser.username) == username)).first()
     if user is None:
-        verify_password(password, _DUMMY_HASH)
+        verify_password(password, _dummy_hash())
         return LoginResult(None, "用户名或密码错误")
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)

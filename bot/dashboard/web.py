@@ -66,6 +66,7 @@ class PendingRoster:
     expires: float
 
 
+DASHBOARD_KEY: web.AppKey[Dashboard] = web.AppKey("gridbot_dashboard")
 Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 
 

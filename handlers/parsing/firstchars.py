@@ -152,7 +152,9 @@ def _compute_info(node: _Node) -> _Info:
                 out = info
             else:
                 out = _Info(
-                    _union(out.chars, info.chars), out.nullable or info.nullable, out.at_start or info.at_start
+                    _union(out.chars, info.chars),
+                    out.nullable or info.nullable,
+                    out.at_start or info.at_start,
                 )
         return out
     if isinstance(node, _Seq):
@@ -194,6 +196,71 @@ def first_chars(pattern: str) -> Firsts | None:
     if info.nullable or info.chars is None:
         return None  # may match the empty string, or start with any character
     return Firsts(info.chars, info.at_start)
+
+
+def second_chars(pattern: str) -> dict[str, frozenset[str] | None] | None:
+    """For each character a match can start with, the characters that can come second
+    (None: any character, or the match may end after one character); None when unknown."""
+    try:
+        if first_chars(pattern) is None:
+            return None
+        return _pairs(_parse(pattern), None)
+    except Unknown:
+        return None
+
+
+_Pairs = dict[str, frozenset[str] | None]
+
+
+def _merge(into: _Pairs, more: _Pairs) -> None:
+    for char, follow in more.items():
+        into[char] = _union(into[char], follow) if char in into else follow
+
+
+def _pairs(node: _Node, after: frozenset[str] | None) -> _Pairs:
+    """First character -> possible second characters, for `node` followed by text that
+    starts with a character from `after` (None: anything, including the end)."""
+    if isinstance(node, _Char):
+        if node.chars is None:
+            raise Unknown("any first character")
+        return dict.fromkeys(node.chars, after)
+    if isinstance(node, _Zero):
+        return {}
+    if isinstance(node, _Group):
+        return _pairs(node.alt, after)
+    if isinstance(node, _Alt):
+        out: _Pairs = {}
+        for branch in node.branches:
+            _merge(out, _pairs(branch, after))
+        return out
+    if isinstance(node, _Seq):
+        out = {}
+        for index, item in enumerate(node.items):
+            _merge(out, _pairs(item, _first_of(node.items[index + 1 :], after)))
+            if not _info(item).nullable:
+                break
+        return out
+    if isinstance(node, _Repeat):
+        if node.high == 0:
+            return {}
+        if _info(node.item).nullable:
+            raise Unknown("repeated empty match")
+        again = node.high is None or node.high > 1
+        return _pairs(node.item, _union(_info(node.item).chars, after) if again else after)
+    raise Unknown(type(node).__name__)  # ^ and anything else: no second-character filter
+
+
+def _first_of(items: list[_Node], after: frozenset[str] | None) -> frozenset[str] | None:
+    """What the sequence `items` followed by `after` can start with."""
+    chars: frozenset[str] | None = frozenset()
+    for item in items:
+        if isinstance(item, _Start):
+            return chars  # ^ after a character never matches
+        info = _info(item)
+        chars = _union(chars, info.chars)
+        if not info.nullable:
+            return chars
+    return _union(chars, after)
 
 
 def char_class(chars: frozenset[str] | set[str]) -> str:
@@ -335,9 +402,8 @@ class _Reader:
             if match is None or not (match.group(1) or match.group(2)):
                 return item  # a literal "{": read as the next atom
             low = int(match.group(1) or 0)
-            if match.group(2) is None:
-                high = low
-            else:
+            high = low  # {m}
+            if match.group(2) is not None:  # {m,} {,n} {m,n}
                 high = int(match.group(3)) if match.group(3) else None
             self.pos = match.end() - 1
         else:

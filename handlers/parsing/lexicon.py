@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from handlers.parsing.firstchars import char_class, first_chars, prefilter, specialize
+from handlers.parsing.firstchars import char_class, first_chars, prefilter, second_chars, specialize
 
 
 def default_lexicon_dir() -> Path:
@@ -54,6 +54,9 @@ class CategorySet:
     # start character -> regex; filled from `sources` on first use of the character
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
+    # start character -> the characters a match starting there can continue with (only
+    # where that set is bounded): most candidates are rejected by this test alone
+    seconds: dict[str, frozenset[str]] = field(default_factory=dict)
     pattern: str = ""  # the whole alternation, for reference
 
     def bucket(self, char: str) -> re.Pattern[str]:
@@ -89,6 +92,7 @@ class CategorySet:
         search = trigger.search
         buckets = self.buckets
         bucket = self.bucket
+        seconds = self.seconds
         pos = 0
         length = len(text)
         while pos < length:
@@ -97,6 +101,10 @@ class CategorySet:
                 break
             start = candidate.start()
             char = text[start]
+            follow = seconds.get(char)
+            if follow is not None and text[start + 1 : start + 2] not in follow:
+                pos = start + 1
+                continue
             regex = buckets.get(char)
             found = (regex or bucket(char)).match(text, start)
             if found is None:
@@ -183,10 +191,14 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         )
     trigger = None
     sources: dict[str, str] = {}
+    seconds: dict[str, frozenset[str]] = {}
     if starts:
         trigger = re.compile(char_class(set(starts)))
         for char, entries in starts.items():
             sources[char] = _bucket_body([(name, specialize(pattern, char)) for name, pattern in entries])
+            follow = _second_chars(char, [pattern for _name, pattern in entries])
+            if follow is not None:
+                seconds[char] = follow
     return CategorySet(
         # the one-regex form is only needed when there is no trigger: compiling it is slow
         regex=re.compile("|".join(pieces)) if pieces and trigger is None else None,
@@ -197,6 +209,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         trigger=trigger,
         suppress=suppress,
         sources=sources,
+        seconds=seconds,
     )
 
 
@@ -212,6 +225,18 @@ def _add_starts(
         for char in firsts.chars:
             starts.setdefault(char, []).append((name, pattern))
     return starts
+
+
+def _second_chars(char: str, patterns: list[str]) -> frozenset[str] | None:
+    """What can follow `char` in a match of any of `patterns`; None when unbounded."""
+    out: set[str] = set()
+    for pattern in patterns:
+        pairs = second_chars(pattern)
+        follow = None if pairs is None else pairs.get(char, frozenset())
+        if follow is None:
+            return None
+        out |= follow
+    return frozenset(out)
 
 
 def _bucket_body(entries: list[tuple[str, str]]) -> str:

@@ -316,7 +316,35 @@ async def test_directory_and_assets(sim: Sim) -> None:
         assert not re.search(r"(https?:)?//(?!www\.w3\.org/2000/svg)[a-z0-9.-]+\.[a-z]{2,}", text), path
 
 
+async def test_a_page_connected_before_start_is_told_to_wait_then_gets_history(tmp_path: Path) -> None:
+    clock = VirtualClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
+    runtime = open_runtime(f"sqlite:///{tmp_path}/gridbot.sqlite3", load_roster(DEMO_ROSTER), clock)
+    app = web.Application()
+    connector = WebChatConnector(app, runtime.session_factory, tmp_path, clock)
+    events: list[InboundEvent] = []
+
+    async def sink(event: InboundEvent) -> None:
+        events.append(event)
+
+    async with TestClient(TestServer(app)) as client:
+        ws = await client.ws_connect("/ws")
+        assert (await ws.receive_json(timeout=5)) == {"type": "history", "items": []}
+        await ws.send_json(send_frame("early"))
+        reply = await ws.receive_json(timeout=5)
+        assert reply["type"] == "error" and "id" not in reply and CJK.search(reply["message"])
+        await connector.start(sink)
+        assert (await ws.receive_json(timeout=5))["type"] == "history"
+        await ws.send_json(send_frame("early"))  # what the page does on a history frame
+        await until(ws, "ack", "early")
+        assert len(events) == 1
+        await connector.stop()
+        await connector.stop()  # idempotent
+    runtime.engine.dispose()
+
+
 # ---------------------------------------------------------------------------- browser
+# Last in the module: the sync Playwright fixture runs an event loop until the module ends, and
+# async tests after it could not start theirs.
 
 
 def test_chat_in_the_browser(gridbot: GridbotServer, browser: Any, artifacts: Path, tmp_path: Path) -> None:
@@ -415,29 +443,3 @@ def test_chat_in_the_browser(gridbot: GridbotServer, browser: Any, artifacts: Pa
     expect(page.get_by_test_id("identity-select")).to_have_value("李阿姨")
     assert errors == [], errors
     context.close()
-
-
-async def test_a_page_connected_before_start_is_told_to_wait_then_gets_history(tmp_path: Path) -> None:
-    clock = VirtualClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
-    runtime = open_runtime(f"sqlite:///{tmp_path}/gridbot.sqlite3", load_roster(DEMO_ROSTER), clock)
-    app = web.Application()
-    connector = WebChatConnector(app, runtime.session_factory, tmp_path, clock)
-    events: list[InboundEvent] = []
-
-    async def sink(event: InboundEvent) -> None:
-        events.append(event)
-
-    async with TestClient(TestServer(app)) as client:
-        ws = await client.ws_connect("/ws")
-        assert (await ws.receive_json(timeout=5)) == {"type": "history", "items": []}
-        await ws.send_json(send_frame("early"))
-        reply = await ws.receive_json(timeout=5)
-        assert reply["type"] == "error" and "id" not in reply and CJK.search(reply["message"])
-        await connector.start(sink)
-        assert (await ws.receive_json(timeout=5))["type"] == "history"
-        await ws.send_json(send_frame("early"))  # what the page does on a history frame
-        await until(ws, "ack", "early")
-        assert len(events) == 1
-        await connector.stop()
-        await connector.stop()  # idempotent
-    runtime.engine.dispose()

@@ -1,0 +1,172 @@
+"""The speed-ups must not change a single match: prefiltered regexes, the bucketed keyword
+scan, the NFKC fast path and the no-empty-match time regex are compared with plain `re`."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.parsing import default_parser
+from handlers.parsing.firstchars import first_chars, prefilter, second_chars, specialize
+from handlers.parsing.lexicon import CategorySet, _alternation, _read, default_lexicon_dir, scan
+from handlers.parsing.normalize import nfkc
+from handlers.parsing.times import _TIME
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "messages.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "chars", "at_start"),
+    [
+        ("abc", "a", False),
+        ("(?<!x)(?<!yz)ab(?!c)", "a", False),
+        ("(?:a|b)c|d", "abd", False),
+        ("a?b", "ab", False),
+        ("x{0,3}y", "xy", False),
+        ("x{2}y", "x", False),
+        ("[a-c]x", "abc", False),
+        (r"\.a|\u4e00", ".一", False),
+        ("(?P<n>a)|b", "ab", False),
+        ("^(?:好|嗯)", "", True),
+        ("(?:^a)?b", "b", True),
+        ("{y", "{", False),
+        ("a[^b]?c", "a", False),
+        (r"a\Wb", "a", False),
+    ],
+)
+def test_first_chars(pattern: str, chars: str, at_start: bool) -> None:
+    firsts = first_chars(pattern)
+    assert firsts is not None
+    assert firsts.chars == frozenset(chars)
+    assert firsts.at_start == at_start
+
+
+@pytest.mark.parametrize(
+    "pattern", ["a*", "a?", r"\d", r"\s*x", "[^a]b", ".x", "(?i)a", "(?P<n>x)?(?P=n)y", "(?=a)", "(?(1)a|b)", "x|"]
+)
+def test_first_chars_unknown_or_unbounded(pattern: str) -> None:
+    assert first_chars(pattern) is None
+
+
+def test_second_chars() -> None:
+    assert second_chars("abc") == {"a": frozenset("b")}
+    assert second_chars("(?<![不没])着火") == {"着": frozenset("火")}
+    assert second_chars("a|ab") == {"a": None}  # may end after one character
+    assert second_chars("没(?!有)") == {"没": None}
+    assert second_chars("x?y") == {"x": frozenset("y"), "y": None}
+    assert second_chars("[0-9]+岁") == dict.fromkeys("0123456789", frozenset("0123456789岁"))
+    assert second_chars(r"\d") is None
+
+
+def test_specialize_keeps_only_branches_that_can_start() -> None:
+    assert specialize("(?:孩子|小孩|老人)[^,]{0,3}丢了", "小") == "(?:小孩)[^,]{0,3}丢了"
+    assert specialize("(?<!x)(?:ab|cd)e|cf", "c") == "(?<!x)(?:cd)e|cf"
+    assert specialize("(?:ab|c)?d", "d") == "(?:ab|c)?d"  # a skippable group stays whole
+    assert specialize("(a|b)c", "a") == "(a|b)c"  # capturing groups are never touched
+
+
+def test_prefilter_skips_literal_lists_and_gates_the_rest() -> None:
+    assert prefilter("(?:防止)|(?:预防)") == "(?:防止)|(?:预防)"  # re finds these itself
+    assert prefilter("(?:(?<!从)没有)|(?:无)") == "(?=[无没])(?:(?:(?<!从)没有)|(?:无))"
+    assert prefilter("^x|y?z") == "(?:^|(?=[yz]))(?:^x|y?z)"
+    assert prefilter(r"\s*x") == r"\s*x"
+
+
+# --- equivalence with plain `re` over the real lexicon ------------------------------------
+
+
+@cache
+def _corpus() -> list[str]:
+    if not CORPUS.exists():
+        return ["7栋2单元楼道堆放纸箱", "十二号楼三单元二〇三室门口着火了！", "今日巡查无异常，零报告"]
+    import json
+
+    return [json.loads(line)["text"] for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
+
+
+@cache
+def _lists() -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
+    """(name, compiled as the parser uses it, plain alternation) for every cue list."""
+    directory = default_lexicon_dir()
+    cues = _read(directory / "cues.yaml")
+    macros = {str(k): str(v) for k, v in (cues.get("macros") or {}).items()}
+    lexicon = default_parser().lexicon
+    out = []
+    for name, patterns in cues.items():
+        compiled = lexicon.cues.get(name)
+        if name != "macros" and isinstance(patterns, list) and compiled is not None:
+            out.append((name, compiled, re.compile(_alternation(patterns, macros))))
+    return out
+
+
+@cache
+def _alphabet() -> str:
+    lexicon = default_parser().lexicon
+    chars = set("".join(_corpus())) | set(",。;!?:\n 0123456789")
+    for cats in (lexicon.majors, lexicon.basics):
+        chars |= set(cats.sources)
+        for follow in cats.seconds.values():
+            chars |= follow
+    return "".join(sorted(chars))
+
+
+def _texts() -> st.SearchStrategy[str]:
+    corpus = st.sampled_from(_corpus())
+    soup = st.text(alphabet=st.sampled_from(_alphabet()), max_size=40)
+    return st.lists(st.one_of(corpus, soup), min_size=1, max_size=3).map("".join)
+
+
+def _same_scan(cats: CategorySet, text: str) -> None:
+    plain = [(m.span(), m.lastgroup) for m in re.finditer(cats.pattern, text)]
+    assert [(m.span(), m.lastgroup) for _pos, m in cats.matches(text)] == plain
+    assert [(m.span(), m.lastgroup) for m in scan(cats, text)] == plain
+
+
+def test_keyword_scan_equals_plain_regex_on_corpus() -> None:
+    lexicon = default_parser().lexicon
+    for text in _corpus():
+        for cats in (lexicon.majors, lexicon.basics):
+            _same_scan(cats, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts())
+def test_keyword_scan_equals_plain_regex(text: str) -> None:
+    lexicon = default_parser().lexicon
+    for cats in (lexicon.majors, lexicon.basics):
+        _same_scan(cats, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts())
+def test_prefiltered_cues_equal_plain_regex(text: str) -> None:
+    for name, compiled, plain in _lists():
+        got = [m.span() for m in compiled.finditer(text)]
+        assert got == [m.span() for m in plain.finditer(text)], name
+
+
+def test_bucket_sources_compile() -> None:
+    lexicon = default_parser().lexicon
+    for cats in (lexicon.majors, lexicon.basics):
+        cats.compile_all()
+        assert set(cats.buckets) == set(cats.sources)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30))
+def test_nfkc_fast_path(text: str) -> None:
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts())
+def test_time_regex_skips_only_empty_matches(text: str) -> None:
+    plain = re.compile(_TIME.pattern[: _TIME.pattern.rindex("(?(month)")])
+    expected = [m.span() for m in plain.finditer(text) if m.end() > m.start()]
+    assert [m.span() for m in _TIME.finditer(text)] == expected
