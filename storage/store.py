@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Insert, Table, and_, case, func, insert, or_
+from sqlalchemy import Insert, Table, and_, case, func, insert, or_, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -255,12 +255,12 @@ class Store:
         if not keys:
             return set()
         table = _table(InboundMessage)
+        # Row-value IN: both columns reach the unique index (with `account IN … AND platform_id
+        # IN …` PostgreSQL may scan every row of the account).
         stmt = select(table.c.account, table.c.platform_id).where(
-            table.c.account.in_({account for account, _ in keys}),
-            table.c.platform_id.in_({platform_id for _, platform_id in keys}),
+            tuple_(table.c.account, table.c.platform_id).in_(sorted(set(keys)))
         )
-        wanted = set(keys)
-        return {(a, p) for a, p in self.session.connection().execute(stmt) if (a, p) in wanted}
+        return {(a, p) for a, p in self.session.connection().execute(stmt)}
 
     def inbound(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)

@@ -76,6 +76,20 @@ def roster_path(args: argparse.Namespace, data_dir: Path) -> Path:
     return local if local.exists() else DEMO_ROSTER
 
 
+def dashboard_secret(data_dir: Path) -> bytes:
+    """The key that signs dashboard sessions: $GRIDBOT_SECRET, else one kept in the data folder
+    (created on first start; every worker sharing a database must use the same one)."""
+    if os.environ.get("GRIDBOT_SECRET"):
+        return os.environ["GRIDBOT_SECRET"].encode()
+    path = data_dir / "secret.key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
 def run(args: argparse.Namespace) -> int:
     from config.roster import RosterError
 
@@ -121,13 +135,21 @@ async def serve(args: argparse.Namespace) -> int:
 
         connector = WebChatConnector(web_app, runtime.session_factory, data_dir, clock)
         pacing = Pacing(per_minute=args.rate) if args.rate else UNPACED
+    from bot.dashboard import mount_dashboard
+
+    mount_dashboard(web_app, runtime.session_factory, clock, dashboard_secret(data_dir), data_dir=data_dir)
     app = Application(runtime, connector, web_app, pacing, worker=args.worker)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
     await app.start()
-    log.info("GridBot serving on http://%s:%d/ (%s connector)", args.host, args.port, connector.name)
+    log.info(
+        "GridBot serving on http://%s:%d/ (%s connector); dashboard /admin (gridbot user add …)",
+        args.host,
+        args.port,
+        connector.name,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

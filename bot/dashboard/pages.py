@@ -36,7 +36,7 @@ NAV = (
 )
 WEEKDAYS = "一二三四五六日"
 TICKET_CATEGORIES = ("safety", "dispute", "sanitation", "facility", "security", "livelihood", "care", "other")
-HEAT_COLOURS = {"zero": "#3aa36a", "basic": "#2f6fd6", "major": "#d64541", "missed": "#e3e7ee"}
+HEAT_COLOURS = {"zero": "#3aa36a", "basic": "#2f6fd6", "major": "#d64541", "missed": "#f6dfbd"}
 
 
 def e(value: object) -> str:
@@ -211,7 +211,7 @@ def compliance_page(view: ComplianceView) -> str:
         head
         + f'<div class="stats"><div class="stat s-rate"><b>{pct(view.rate)}</b><span>总报告率</span></div></div>'
         + '<section class="card"><h2>综合网格报告率</h2><div class="scroll"><table class="grid">'
-        "<thead><tr><th>综合网格</th><th>社区</th><th>微网格数</th><th>已报/应报</th><th>报告率</th><th></th></tr>"
+        "<thead><tr><th>综合网格</th><th>社区</th><th class=num>微网格数</th><th class=num>已报/应报</th><th class=num>报告率</th><th></th></tr>"
         f"</thead><tbody>{rows}</tbody></table></div></section>"
         + '<section class="card"><h2>微网格 × 日期热力图 <small>右侧为各微网格报告率</small></h2>'
         f'<div class="scroll">{heatmap_svg(view)}</div>{_legend()}</section>'
@@ -259,15 +259,27 @@ def tickets_page(
         trs = []
         for r in rows:
             cls, sla = sla_text(r)
+            cells = (
+                ("编号", f'<a href="/admin/tickets/{r.id}">{r.number}</a>'),
+                ("网格", f"{e(r.grid_name)}<br><small>{e(r.comp_name)}</small>"),
+                (
+                    "内容",
+                    f'<a href="/admin/tickets/{r.id}">{e(r.text[:60])}</a>'
+                    + (f"<br><small>{e(r.location)}</small>" if r.location else ""),
+                ),
+                ("类别", e(r.category_name)),
+                ("等级", f'<span class="grade g{e(r.grade)}">{e(r.grade)}</span>'),
+                ("状态", f'<span class="st st-{e(r.status)}">{e(r.status_name)}</span>'),
+                ("上报", fmt_dt(r.created_at, tz)),
+                ("时限", f'<span class="{cls}">{sla}</span>'),
+            )
             trs.append(
-                f'<tr><td data-l="编号"><a href="/admin/tickets/{r.id}">{r.number}</a></td>'
-                f'<td data-l="网格">{e(r.grid_name)}<br><small>{e(r.comp_name)}</small></td>'
-                f'<td data-l="内容" class="text"><a href="/admin/tickets/{r.id}">{e(r.text[:60])}</a>'
-                f"{'<br><small>' + e(r.location) + '</small>' if r.location else ''}</td>"
-                f'<td data-l="类别">{e(r.category_name)}</td><td data-l="等级"><span class="grade g{e(r.grade)}">{e(r.grade)}</span></td>'
-                f'<td data-l="状态"><span class="st st-{e(r.status)}">{e(r.status_name)}</span></td>'
-                f'<td data-l="上报">{fmt_dt(r.created_at, tz)}</td>'
-                f'<td data-l="时限"><span class="{cls}">{sla}</span></td></tr>'
+                "<tr>"
+                + "".join(
+                    f'<td data-l="{label}"{" class=text" if label == "内容" else ""}><div>{value}</div></td>'
+                    for label, value in cells
+                )
+                + "</tr>"
             )
         table = (
             f'<section class="card"><h2>诉求列表 <small>共 {len(rows)} 条</small></h2><div class="scroll">'
@@ -364,8 +376,8 @@ def people_page(rows: Sequence[PointsRow], year: int, month: int) -> str:
     )
     return (
         head
-        + '<section class="card"><div class="scroll"><table class="grid"><thead><tr><th>名次</th><th>姓名</th>'
-        f"<th>微网格</th><th>记录数</th><th>积分</th></tr></thead><tbody>{trs}</tbody></table></div></section>"
+        + '<section class="card"><div class="scroll"><table class="grid"><thead><tr><th class=num>名次</th><th>姓名</th>'
+        f"<th>微网格</th><th class=num>记录数</th><th class=num>积分</th></tr></thead><tbody>{trs}</tbody></table></div></section>"
     )
 
 

@@ -198,9 +198,11 @@ def first_chars(pattern: str) -> Firsts | None:
     return Firsts(info.chars, info.at_start)
 
 
+@lru_cache(maxsize=4096)
 def second_chars(pattern: str) -> dict[str, frozenset[str] | None] | None:
     """For each character a match can start with, the characters that can come second
-    (None: any character, or the match may end after one character); None when unknown."""
+    (None: any character, or the match may end after one character); None when unknown.
+    Cached: the caller must not modify the dict."""
     try:
         if first_chars(pattern) is None:
             return None

@@ -17,6 +17,8 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    var tab = document.querySelector(".tabs a.on");  // on a phone the menu scrolls sideways
+    if (tab && tab.scrollIntoView) { tab.scrollIntoView({ block: "nearest", inline: "center" }); }
     if (document.querySelector("[data-deadline]")) { setInterval(tick, 30000); }
   });
 })();
