@@ -61,11 +61,19 @@ class Application:
         self.web_app = web_app
         self.pipeline = Pipeline(runtime.session_factory, runtime.services)
         self.jobs = JobQueue(runtime.session_factory, runtime.services, worker=worker)
-        self.sender = OutboxSender(runtime.session_factory, connector, runtime.services.clock, pacing)
+        self.sender = OutboxSender(
+            runtime.session_factory, connector, runtime.services.clock, pacing, worker=worker
+        )
         self.metrics = Metrics()
         self.wecom = WeComRobot.from_env()
         self.wecom_sender = (
-            OutboxSender(runtime.session_factory, self.wecom, runtime.services.clock, Pacing(per_minute=20))
+            OutboxSender(
+                runtime.session_factory,
+                self.wecom,
+                runtime.services.clock,
+                Pacing(per_minute=20),
+                worker=worker,
+            )
             if self.wecom is not None
             else None
         )

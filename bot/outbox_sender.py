@@ -1,10 +1,11 @@
 """The sender loop: delivers outbox rows through a connector, paced, in order per chat, retried.
 
 Delivery is at-least-once with a dedupe key:
-- a row is marked `sending` (attempts + 1, committed) before the connector is called, and `sent`
-  with the platform's message id after;
-- after a crash, rows left `sending` are sent again (the connector may have delivered them just
-  before the crash); each carries its `dedupe_key`, which a receiver that can (the web simulator,
+- a row is claimed — `sending`, the worker's name, a lease (attempts + 1, committed) — before the
+  connector is called, and marked `sent` with the platform's message id after;
+- after a crash, rows left `sending` are sent again: at once by the same worker when it restarts,
+  by any other worker of the account once the lease has run out (the connector may have delivered
+  them just before the crash); each carries its `dedupe_key`, which a receiver that can (the web simulator,
   a WeCom robot relay) uses to drop the repeat. For WeChat the window is the few milliseconds
   between the send RPC returning and the commit;
 - a failed send is retried with exponential backoff; later rows to the same chat wait for it, so
@@ -73,12 +74,16 @@ class OutboxSender:
         clock: Clock,
         pacing: Pacing = Pacing(),
         rng: random.Random | None = None,
+        worker: str = "main",
+        lease: timedelta = timedelta(seconds=60),
     ) -> None:
         self.session_factory = session_factory
         self.connector = connector
         self.clock = clock
         self.pacing = pacing
         self.rng = rng or random.Random()
+        self.worker = worker
+        self.lease = lease  # how long a claimed row is left alone before others may take it over
         self.wake = asyncio.Event()
         self.sent = 0
         self.failed = 0
@@ -87,7 +92,12 @@ class OutboxSender:
     # -- database steps (each its own short transaction) ----------------------------------------
 
     def pick(self) -> OutboxMessage | None:
-        """The next row to send: oldest first, skipping chats whose earlier row waits for a retry."""
+        """Claim the next row to send: oldest first, one chat's rows strictly in order.
+
+        A row is free when `pending` (and past its retry time), or `sending` under a lease that
+        ran out (its claimant died mid-send) or that this worker itself left behind in a crash.
+        A chat whose earlier row waits for a retry or is being sent elsewhere is skipped whole.
+        """
         now = self.clock.now()
         with self.session_factory() as session:
             stmt = (
@@ -98,29 +108,39 @@ class OutboxSender:
                 )
                 .order_by(col(OutboxMessage.id))
                 .limit(SCAN)
-                # PostgreSQL: two senders of one account never take the same row (SQLite: no-op,
-                # its writers are serialised anyway).
+                # PostgreSQL: two workers never claim the same row at once (SQLite: no-op, its
+                # writers are serialised anyway).
                 .with_for_update(skip_locked=True)
             )
             blocked: set[str] = set()
             for row in session.exec(stmt):
                 if row.to_id in blocked:
                     continue
-                if row.not_before is not None and row.not_before > now:
+                if not self._free(row, now):
                     blocked.add(row.to_id)  # keep this chat's order: nothing overtakes it
                     continue
                 row.status = "sending"
+                row.claimed_by = self.worker
+                row.not_before = now + self.lease
                 row.attempts += 1
                 session.add(row)
                 session.commit()
                 return row
         return None
 
+    def _free(self, row: OutboxMessage, now: datetime) -> bool:
+        lease_over = row.not_before is None or row.not_before <= now
+        if row.status == "sending":
+            return row.claimed_by == self.worker or lease_over
+        return lease_over
+
     def mark_sent(self, row_id: int, platform_id: str) -> None:
         with self.session_factory() as session:
             row = session.get(OutboxMessage, row_id)
             if row is not None:
                 row.status = "sent"
+                row.claimed_by = None
+                row.not_before = None
                 row.sent_at = self.clock.now()
                 row.platform_msg_id = platform_id[:128]
                 row.last_error = ""
@@ -133,6 +153,7 @@ class OutboxSender:
             if row is None:
                 return
             row.last_error = str(error)[:500]
+            row.claimed_by = None
             if not error.retryable or row.attempts >= self.pacing.max_attempts:
                 row.status = "failed"
                 self.failed += 1

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from config.roster import Roster, apply_roster
@@ -17,6 +17,8 @@ from handlers.templates import Templates
 from handlers.workdays import WorkCalendar
 from storage.db import make_engine
 from storage.migrate import upgrade
+
+ROSTER_LOCK = 0x67726964  # "grid": the advisory lock key for applying a roster
 
 
 def policy_from_roster(roster: Roster) -> WorkflowPolicy:
@@ -45,7 +47,13 @@ def open_runtime(
     policy = policy_from_roster(roster) if roster is not None else WorkflowPolicy()
     if roster is not None:
         with Session(engine) as session:
+            if engine.dialect.name == "postgresql":
+                # Workers starting together apply the same roster one after another, not racing
+                # on the same unique codes (released at commit).
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROSTER_LOCK})
             apply_roster(session, roster)
             session.commit()
+    if holiday_file is None and roster is not None:
+        holiday_file = roster.policy.grading.holiday_file
     services = Services(clock=clock, policy=policy, texts=Templates(), calendar=WorkCalendar(holiday_file))
     return Runtime(engine=engine, services=services)

@@ -48,6 +48,7 @@ import csv
 import difflib
 import io
 import re
+import reprlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -454,8 +455,13 @@ def key_path(loc: Iterable[int | str]) -> str:
     return out or "（顶层）"
 
 
+_BOUNDED = reprlib.Repr()
+_BOUNDED.maxlevel, _BOUNDED.maxstring, _BOUNDED.maxother = 3, 40, 40
+
+
 def _describe(value: Any) -> str:
-    text = str(value)
+    # A container is shown bounded: str() of a YAML alias bomb ("billion laughs") is exponential.
+    text = _BOUNDED.repr(value) if isinstance(value, list | tuple | dict | set) else str(value)
     return f"「{text[:40]}」" if len(text) <= 40 else f"「{text[:40]}…」"
 
 
@@ -667,6 +673,8 @@ def _read_yaml(path: Path) -> Any:
         raise RosterError(path, [f"{where}YAML 格式错误：{exc.problem or exc}"]) from None
     except yaml.YAMLError as exc:
         raise RosterError(path, [f"YAML 格式错误：{exc}"]) from None
+    except RecursionError:  # "[[[[…" a few hundred deep
+        raise RosterError(path, ["YAML 嵌套层级过深，无法读取"]) from None
 
 
 def _resolve_holiday_file(roster: Roster, path: Path) -> None:
@@ -788,7 +796,10 @@ def _read_csv_rows(path: Path) -> list[list[str]]:
         raise RosterError(path, ["无法识别文件编码：请另存为 UTF-8 的 CSV"])
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    except csv.Error as exc:  # e.g. a cell over the csv module's field limit (128 KiB)
+        raise RosterError(path, [f"CSV 格式错误：{exc}"]) from None
 
 
 def _read_xlsx_rows(path: Path) -> list[list[str]]:

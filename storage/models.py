@@ -268,7 +268,10 @@ class OutboxMessage(SQLModel, table=True):
     mention_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=_ts(index=True))
     not_before: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    # While `sending`: the worker that claimed the row; `not_before` is then its lease's end, after
+    # which another worker may take the row over (the claimant died mid-send).
+    claimed_by: str | None = Field(default=None, max_length=64)
     attempts: int = 0
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     platform_msg_id: str | None = Field(default=None, max_length=128)

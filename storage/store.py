@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Insert, Table, and_, case, func, insert, or_, tuple_
+from sqlalchemy import Insert, Table, and_, case, func, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -255,10 +255,11 @@ class Store:
         if not keys:
             return set()
         table = _table(InboundMessage)
-        # Row-value IN: both columns reach the unique index (with `account IN … AND platform_id
-        # IN …` PostgreSQL may scan every row of the account).
+        # One equality pair per key, OR-ed: both backends then probe the unique index per key.
+        # (With `account IN … AND platform_id IN …` PostgreSQL may scan every row of the account;
+        # SQLite scans the table for a row-value IN.)
         stmt = select(table.c.account, table.c.platform_id).where(
-            tuple_(table.c.account, table.c.platform_id).in_(sorted(set(keys)))
+            or_(*(and_(table.c.account == a, table.c.platform_id == p) for a, p in sorted(set(keys))))
         )
         return {(a, p) for a, p in self.session.connection().execute(stmt)}
 

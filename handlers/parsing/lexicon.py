@@ -60,6 +60,7 @@ class CategorySet:
     # where that set is bounded): most candidates are rejected by this test alone
     seconds: dict[str, frozenset[str]] = field(default_factory=dict)
     pattern: str = ""  # the whole alternation, for reference
+    _by_source: dict[str, re.Pattern[str]] = field(default_factory=dict)  # equal sources share
 
     def bucket(self, char: str) -> re.Pattern[str]:
         """The regex for matches starting with `char`, compiled on first use.
@@ -70,12 +71,9 @@ class CategorySet:
         regex = self.buckets.get(char)
         if regex is None:
             source = self.sources[char]
-            for other, other_source in self.sources.items():  # equal sources share one regex
-                if other_source == source and other in self.buckets:
-                    regex = self.buckets[other]
-                    break
-            else:
-                regex = re.compile(source)
+            regex = self._by_source.get(source)
+            if regex is None:
+                regex = self._by_source[source] = re.compile(source)
             self.buckets[char] = regex
         return regex
 

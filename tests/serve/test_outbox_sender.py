@@ -116,3 +116,18 @@ async def test_rows_left_sending_by_a_crash_are_sent_again(engine: Engine) -> No
     assert crashed.pick() is not None  # marked sending, then the process dies before sending
     await drain(sender_for(engine, platform, clock), clock)
     assert platform.delivered == ["z"] and rows(engine)["z"].attempts == 2
+
+
+async def test_a_row_being_sent_by_another_worker_is_left_alone_until_its_lease_runs_out(
+    engine: Engine,
+) -> None:
+    platform, clock = Platform(), VirtualClock(T0)
+    enqueue(engine, "room-a", "w")
+    factory = lambda: Session(engine, expire_on_commit=False)  # noqa: E731
+    first = OutboxSender(factory, platform, clock, Pacing(per_minute=0), worker="w1")
+    second = OutboxSender(factory, platform, clock, Pacing(per_minute=0), worker="w2")
+    assert first.pick() is not None  # w1 claims it, then dies without sending
+    assert second.pick() is None  # w1's lease still runs: w2 must not send it too
+    clock.advance(timedelta(seconds=61))
+    assert await second.send_one()  # the lease ran out: w2 takes over
+    assert platform.delivered == ["w"] and rows(engine)["w"].status == "sent"
