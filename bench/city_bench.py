@@ -86,6 +86,10 @@ def _at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
 
 
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(url: str, grids: int, days: int, repeat: int) -> dict[str, Any]:
     from bot.dashboard import pages, queries
     from handlers.clock import SHANGHAI, VirtualClock
@@ -110,6 +114,7 @@ def measure(url: str, grids: int, days: int, repeat: int) -> dict[str, Any]:
         out["chased"] = patrol_chase(Store(session), services, _at(TODAY, 16))
         session.commit()
         out["chase_s"] = time.perf_counter() - t0
+    out["rss_after_chase_mib"] = _rss_mib()
 
     clock.set(_at(TODAY, 21))
     with sessions() as session:
@@ -117,6 +122,7 @@ def measure(url: str, grids: int, days: int, repeat: int) -> dict[str, Any]:
         out["digests"] = daily_digest(Store(session), services, TODAY, _at(TODAY, 21))
         session.commit()
         out["digest_s"] = time.perf_counter() - t0
+    out["rss_after_digest_mib"] = _rss_mib()
 
     accounts = {
         "community": queries.Viewer(frozenset({1}), username="community"),
@@ -143,13 +149,23 @@ def measure(url: str, grids: int, days: int, repeat: int) -> dict[str, Any]:
                 times.append(time.perf_counter() - t0)
         out[f"heatmap_{label}_ms"] = statistics.median(times) * 1000
     engine.dispose()
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mib"] = _rss_mib()
     return out
 
 
 def measure_in_child(url: str, grids: int, days: int, repeat: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--measure", url, "--grids", str(grids), "--days", str(days),
-           "--repeat", str(repeat)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        __file__,
+        "--measure",
+        url,
+        "--grids",
+        str(grids),
+        "--days",
+        str(days),
+        "--repeat",
+        str(repeat),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"measurement failed:\n{done.stderr[-4000:]}")
@@ -179,14 +195,20 @@ def run_backend(backend: str, city: City, repeat: int, keep: Path | None) -> dic
             result = measure_in_child(url, city.grids, city.days, repeat)
             admin = create_engine(url)
             with admin.connect() as conn:
-                result["db_mib"] = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one() / 2**20
+                result["db_mib"] = (
+                    conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one() / 2**20
+                )
             admin.dispose()
         finally:
             pg_drop(name)
     result.update(
-        backend=backend, rows=stats.total, rows_by_table=stats.rows, load_s=stats.seconds,
-        analyze_s=stats.analyze_seconds, migrate_s=migrate_s,
-    )  # fmt: skip
+        backend=backend,
+        rows=stats.total,
+        rows_by_table=stats.rows,
+        load_s=stats.seconds,
+        analyze_s=stats.analyze_seconds,
+        migrate_s=migrate_s,
+    )
     return result
 
 
@@ -206,6 +228,8 @@ METRICS = (
     ("heatmap_community_ms", "dashboard 30-day heatmap, community", "ms", "{:.1f}"),
     ("heatmap_street_ms", "dashboard 30-day heatmap, street", "ms", "{:.1f}"),
     ("peak_rss_mib", "peak RSS of the measuring process", "MiB", "{:.0f}"),
+    ("rss_after_chase_mib", "  peak RSS after the chase", "MiB", "{:.0f}"),
+    ("rss_after_digest_mib", "  peak RSS after the digests", "MiB", "{:.0f}"),
 )
 
 

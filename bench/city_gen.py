@@ -41,22 +41,75 @@ BATCH = 50_000
 COLUMNS: dict[str, tuple[str, ...]] = {
     "community": ("id", "code", "name", "street"),
     "compgrid": ("id", "community_id", "code", "name"),
-    "microgrid": ("id", "comp_grid_id", "code", "name", "kind", "room_topic", "room_id", "account", "buildings",
-                  "active"),
+    "microgrid": (
+        "id",
+        "comp_grid_id",
+        "code",
+        "name",
+        "kind",
+        "room_topic",
+        "room_id",
+        "account",
+        "buildings",
+        "active",
+    ),
     "person": ("id", "code", "name", "wechat_name", "wechat_id", "phone", "is_admin", "is_resident"),
     "gridrole": ("id", "person_id", "micro_grid_id", "role"),
     "supervisor": ("id", "person_id", "level", "community_id", "comp_grid_id"),
-    "patrolreport": ("id", "micro_grid_id", "day", "status", "reporter_id", "summary", "entries", "first_at",
-                     "updated_at", "recalled"),
-    "ticket": ("id", "micro_grid_id", "reporter_id", "category", "grade", "building", "unit", "masked_text",
-               "status", "created_at", "deadline", "accepted_by", "accepted_at", "resolved_by", "resolved_at",
-               "resolution", "rating", "rated_at", "escalation_level", "recalled"),
+    "patrolreport": (
+        "id",
+        "micro_grid_id",
+        "day",
+        "status",
+        "reporter_id",
+        "summary",
+        "entries",
+        "first_at",
+        "updated_at",
+        "recalled",
+    ),
+    "ticket": (
+        "id",
+        "micro_grid_id",
+        "reporter_id",
+        "category",
+        "grade",
+        "building",
+        "unit",
+        "masked_text",
+        "status",
+        "created_at",
+        "deadline",
+        "accepted_by",
+        "accepted_at",
+        "resolved_by",
+        "resolved_at",
+        "resolution",
+        "rating",
+        "rated_at",
+        "escalation_level",
+        "recalled",
+    ),
     "ticketevent": ("id", "ticket_id", "at", "actor_id", "action", "note"),
-    "incident": ("id", "micro_grid_id", "community_id", "reporter_id", "category", "location", "masked_text",
-                 "status", "level", "rounds", "created_at", "next_escalation_at", "acked_by", "acked_at",
-                 "recalled"),
+    "incident": (
+        "id",
+        "micro_grid_id",
+        "community_id",
+        "reporter_id",
+        "category",
+        "location",
+        "masked_text",
+        "status",
+        "level",
+        "rounds",
+        "created_at",
+        "next_escalation_at",
+        "acked_by",
+        "acked_at",
+        "recalled",
+    ),
     "pointsentry": ("id", "person_id", "community_id", "at", "rule", "points", "ref"),
-}  # fmt: skip
+}
 ROSTER_TABLES = ("community", "compgrid", "microgrid", "person", "gridrole", "supervisor")
 HISTORY_TABLES = ("patrolreport", "ticket", "ticketevent", "incident", "pointsentry")
 
@@ -103,6 +156,7 @@ class City:
 
 # -- value formats ---------------------------------------------------------------------------------
 
+
 def local_ts(day: date, minutes: float) -> datetime:
     """`minutes` after local midnight of `day`, as a naive UTC datetime."""
     local = datetime(day.year, day.month, day.day, tzinfo=SHANGHAI) + timedelta(minutes=minutes)
@@ -130,8 +184,18 @@ def roster_rows(city: City) -> dict[str, Iterator[Row]]:
             c = city.community_of_comp(city.comp_of(m))
             n = (m - 1) % (GRIDS_PER_COMP * COMPS_PER_COMMUNITY) + 1
             topic = f"第{c}社区{n}号楼微网格群"
-            yield (m, city.comp_of(m), f"M{m:06d}", f"第{c}社区{n}号楼", "residential", topic, f"room:{m}",
-                   "default", f"[{n}]", 1)  # fmt: skip
+            yield (
+                m,
+                city.comp_of(m),
+                f"M{m:06d}",
+                f"第{c}社区{n}号楼",
+                "residential",
+                topic,
+                f"room:{m}",
+                "default",
+                f"[{n}]",
+                1,
+            )
 
     def person() -> Iterator[Row]:
         pid = 0
@@ -244,9 +308,16 @@ def _grid_day(
             )
             if status != "zero":
                 buf.rows["pointsentry"].append(
-                    (buf.next_id("pointsentry"), reporter, community, fmt(first), f"{status}_report",
-                     2 if status == "basic" else 3, f"patrol:{m}:{day_text}")
-                )  # fmt: skip
+                    (
+                        buf.next_id("pointsentry"),
+                        reporter,
+                        community,
+                        fmt(first),
+                        f"{status}_report",
+                        2 if status == "basic" else 3,
+                        f"patrol:{m}:{day_text}",
+                    )
+                )
             if status == "major":
                 _incident(buf, rng, m, community, reporter, first)
     if rng.random() < TICKET_P:
@@ -256,12 +327,29 @@ def _grid_day(
 def _incident(buf: _Buffers, rng: random.Random, m: int, community: int, reporter: int, at: datetime) -> None:
     acked = at + timedelta(minutes=2 + rng.random() * 40)
     buf.rows["incident"].append(
-        (buf.next_id("incident"), m, community, reporter, "fire", "楼道", "楼道冒烟", "acked", 1, 1, fmt(at),
-         None, reporter, fmt(acked), 0)
-    )  # fmt: skip
+        (
+            buf.next_id("incident"),
+            m,
+            community,
+            reporter,
+            "fire",
+            "楼道",
+            "楼道冒烟",
+            "acked",
+            1,
+            1,
+            fmt(at),
+            None,
+            reporter,
+            fmt(acked),
+            0,
+        )
+    )
 
 
-def _ticket(buf: _Buffers, rng: random.Random, m: int, community: int, leader: int, base: datetime, age: int) -> None:
+def _ticket(
+    buf: _Buffers, rng: random.Random, m: int, community: int, leader: int, base: datetime, age: int
+) -> None:
     tid = buf.next_id("ticket")
     g = rng.random()
     grade = "A" if g < 0.7 else "B" if g < 0.95 else "C"
@@ -287,17 +375,43 @@ def _ticket(buf: _Buffers, rng: random.Random, m: int, community: int, leader: i
         events.append((resolved_at, leader, "resolved"))
         in_time = resolved_at <= deadline
         buf.rows["pointsentry"].append(
-            (buf.next_id("pointsentry"), leader, community, fmt(resolved_at),
-             "ticket_closed_in_time" if in_time else "ticket_overdue", 3 if in_time else -1, f"R{tid}")
-        )  # fmt: skip
+            (
+                buf.next_id("pointsentry"),
+                leader,
+                community,
+                fmt(resolved_at),
+                "ticket_closed_in_time" if in_time else "ticket_overdue",
+                3 if in_time else -1,
+                f"R{tid}",
+            )
+        )
     if state == "rated":
         rating, rated_at = rng.choice((3, 4, 5, 5, 5)), resolved_at + timedelta(hours=1 + rng.random() * 20)  # type: ignore[operator]
         events.append((rated_at, None, "rated"))
     buf.rows["ticket"].append(
-        (tid, m, None, category, grade, rng.randint(1, 30), rng.randint(1, 6), "楼道灯坏了", state, fmt(created),
-         fmt(deadline), accepted_by, fmt(accepted_at), resolved_by, fmt(resolved_at), "已处理" if resolved_at else "",
-         rating, fmt(rated_at), 0, 0)
-    )  # fmt: skip
+        (
+            tid,
+            m,
+            None,
+            category,
+            grade,
+            rng.randint(1, 30),
+            rng.randint(1, 6),
+            "楼道灯坏了",
+            state,
+            fmt(created),
+            fmt(deadline),
+            accepted_by,
+            fmt(accepted_at),
+            resolved_by,
+            fmt(resolved_at),
+            "已处理" if resolved_at else "",
+            rating,
+            fmt(rated_at),
+            0,
+            0,
+        )
+    )
     for at, actor, action in events:
         buf.rows["ticketevent"].append((buf.next_id("ticketevent"), tid, fmt(at), actor, action, ""))
 

@@ -1,11 +1,12 @@
 """GridBot's durable pipeline beside opsdroid 0.31.0 on the same message mix, stored in SQLite.
 
 opsdroid is installed into its own throw-away virtual environment (`python -m venv`, then
-`pip install "opsdroid[database_sqlite]==0.31.0" "setuptools<81"`; opsdroid still imports pkg_resources). A driver
-script, written into the temp folder and run with that venv's python, registers a dozen regex
-skills that mirror what GridBot does with the mix (零报告, 报修 → a ticket, 噪音投诉, 已清理,
-#查询, #帮助, 咨询, chit-chat via a catch-all …). Every skill stores the message, what it
-recognised and its reply as one record through opsdroid's memory backed by
+`pip install "opsdroid[database_sqlite]==0.31.0" "setuptools<81"`; opsdroid still imports
+pkg_resources). A driver script, written into the temp folder and run with that venv's python,
+registers a dozen regex skills that mirror what GridBot does with the mix (零报告,
+报修 → a ticket, 噪音投诉, 已清理, #查询, #帮助, 咨询, chit-chat via a catch-all …).
+Every skill stores the message, what it recognised and its reply as one record through opsdroid's
+memory backed by
 `opsdroid.database.sqlite` (aiosqlite; one DELETE + INSERT per put, autocommit) and responds
 through an in-memory connector. Ticket skills also bump a counter record, as GridBot assigns R-ids.
 Messages are dispatched one at a time through `OpsDroid.parse`; latency is parse() start to end
@@ -237,7 +238,9 @@ def messages(n: int, seed: int = 7) -> list[dict[str, str]]:
         _, who, template = rng.choices(MIX, weights)[0]
         topic = rng.choice(TOPICS)
         user = f"leader:{topic}" if who == "leader" else f"居民{rng.randint(1, 400)}"
-        out.append({"text": template.format(b=rng.randint(1, 30), u=rng.randint(1, 6)), "user": user, "room": topic})
+        out.append(
+            {"text": template.format(b=rng.randint(1, 30), u=rng.randint(1, 6)), "user": user, "room": topic}
+        )
     return out
 
 
@@ -293,13 +296,23 @@ def parse_workflow_table(text: str) -> dict[tuple[str, str], Figures]:
     for line in text.splitlines():
         m = ROW.match(line.strip())
         if m:
-            rows[(m["backend"], m["mode"].strip())] = Figures(float(m["rate"]), float(m["p50"]), float(m["p99"]))
+            rows[(m["backend"], m["mode"].strip())] = Figures(
+                float(m["rate"]), float(m["p50"]), float(m["p99"])
+            )
     return rows
 
 
 def run_workflow(backend: str, n: int, modes: str) -> tuple[dict[tuple[str, str], Figures], str]:
-    cmd = [sys.executable, str(ROOT / "bench" / "workflow_bench.py"), "--backend", backend,
-           "--messages", str(n), "--modes", modes]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "workflow_bench.py"),
+        "--backend",
+        backend,
+        "--messages",
+        str(n),
+        "--modes",
+        modes,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(f"workflow_bench failed:\n{out.stderr[-3000:]}")
@@ -318,7 +331,9 @@ def compare(
         ops = run_opsdroid(python, n, Path(tmp))
     if gridbot is None:
         table, _ = run_workflow("sqlite", n, "serial,saturated")
-        gridbot = {mode: table[("sqlite", mode)] for mode in ("serial", "saturated") if ("sqlite", mode) in table}
+        gridbot = {
+            mode: table[("sqlite", mode)] for mode in ("serial", "saturated") if ("sqlite", mode) in table
+        }
     result: dict[str, float | str] = {
         "opsdroid_msg_per_s": ops["msg_per_s"],
         "opsdroid_p50_ms": ops["p50_ms"],
@@ -335,9 +350,13 @@ def compare(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=5000)
-    ap.add_argument("--keep-venv", type=Path, default=None, help="reuse / keep the opsdroid venv in this folder")
+    ap.add_argument(
+        "--keep-venv", type=Path, default=None, help="reuse / keep the opsdroid venv in this folder"
+    )
     ap.add_argument("--gridbot-serial", type=float, default=0.0, help="GridBot serial msg/s (skip its run)")
-    ap.add_argument("--gridbot-saturated", type=float, default=0.0, help="GridBot saturated msg/s (skip its run)")
+    ap.add_argument(
+        "--gridbot-saturated", type=float, default=0.0, help="GridBot saturated msg/s (skip its run)"
+    )
     args = ap.parse_args()
     given = {
         mode: Figures(rate, float("nan"), float("nan"))
@@ -349,7 +368,10 @@ def main() -> int:
         return 0
     print(f"opsdroid 0.31.0 vs GridBot, {args.messages} messages of the workflow mix, SQLite, committed")
     print(f"{'system':28s} {'msg/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}")
-    print(f"{'opsdroid (serial, sqlite)':28s} {r['opsdroid_msg_per_s']:9.0f} {r['opsdroid_p50_ms']:8.2f} {r['opsdroid_p99_ms']:8.2f}")
+    print(
+        f"{'opsdroid (serial, sqlite)':28s} {r['opsdroid_msg_per_s']:9.0f}"
+        f" {r['opsdroid_p50_ms']:8.2f} {r['opsdroid_p99_ms']:8.2f}"
+    )
     for mode in ("serial", "saturated"):
         if f"ratio_{mode}" in r:
             print(

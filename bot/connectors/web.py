@@ -46,7 +46,7 @@ import re
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ __all__ = ["WebChatConnector"]
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 HISTORY_SIZE = 300
+RESEND_WINDOW = timedelta(days=2)  # how far back a resent client id is recognised without a query
 MAX_TEXT = 20_000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # A 5 MB picture is ~6.7 MB of base64; anything far above that is refused by aiohttp itself.
@@ -331,7 +332,7 @@ class WebChatConnector:
 
     async def _accept(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         client_id: str = data["id"]
-        if client_id in self._stored or self._stored_before(client_id):
+        if client_id in self._stored:
             _remember(self._stored, client_id, None)
             await _send(ws, {"type": "ack", "id": client_id})
             return
@@ -404,14 +405,24 @@ class WebChatConnector:
         # What a later visitor sees: masked, like the history rebuilt from the database.
         return {**frame, "text": mask_pii(frame["text"])[:4000]}
 
-    def _stored_before(self, client_id: str) -> bool:
-        """After a restart the in-memory ids are gone; the database still knows the message."""
+    def _load_stored_ids(self) -> None:
+        """Ids of recently stored web messages, so a page resending after a restart is recognised
+        from memory (one query at start, none per message). Older resends are still processed
+        once: the pipeline deduplicates by message id; only their echo would show again."""
+        since = self.clock.now() - RESEND_WINDOW
         with self.session_factory() as session:
-            stmt = select(InboundMessage.id).where(
-                InboundMessage.account == self.account,
-                InboundMessage.platform_id == f"web-{client_id}",
+            stmt = (
+                select(InboundMessage.platform_id)
+                .where(
+                    InboundMessage.account == self.account,
+                    col(InboundMessage.platform_id).startswith("web-"),
+                    col(InboundMessage.received_at) >= since,
+                )
+                .order_by(col(InboundMessage.id).desc())
+                .limit(REMEMBERED_KEYS)
             )
-            return session.exec(stmt).first() is not None
+            for platform_id in reversed(list(session.exec(stmt))):
+                _remember(self._stored, platform_id[4:], None)
 
     async def _store_image(self, value: object) -> Path:
         if not isinstance(value, str):
@@ -466,6 +477,7 @@ class WebChatConnector:
 
     def _load_history(self) -> None:
         """The recent conversation from the database, so a restart shows what was said."""
+        self._load_stored_ids()
         with self.session_factory() as session:
             inbound = list(
                 session.exec(

@@ -8,9 +8,10 @@ from sqlmodel import Session, select
 
 from storage.models import OutboxMessage
 
-# A mainland mobile number that escaped masking (full-width digits folded first).
+# A mainland mobile number that escaped masking (full-width digits folded first). Glued to a
+# letter it is not one (the masker's rule too): "R13812345678" is a ticket reference.
 _FOLD = str.maketrans("０１２３４５６７８９", "0123456789")
-UNMASKED_MOBILE = re.compile(r"(?<!\d)1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
+UNMASKED_MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

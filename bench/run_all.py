@@ -1,0 +1,248 @@
+"""Every GridBot benchmark in one command, one table: metric, value, unit, target, met?
+
+Runs, each as a subprocess whose printed output is parsed (the benches stay independent):
+parser (bench/parse_bench.py), workflow pipeline on SQLite and PostgreSQL (bench/workflow_bench.py,
+modes serial + saturated + rate), the running service (bench/serve_bench.py), the city
+(bench/city_bench.py, default full scale: 10,000 grids × 365 days) and opsdroid 0.31.0 beside
+GridBot's serial SQLite pipeline (bench/opsdroid_bench.py).
+
+    .venv/bin/python bench/run_all.py                 # everything, city at full scale (tens of minutes)
+    .venv/bin/python bench/run_all.py --quick         # small sizes, no serve bench, city 500 × 30
+    .venv/bin/python bench/run_all.py --skip serve,opsdroid --city-grids 2000 --city-days 365
+
+Targets: parser mean ≤ 40 µs/msg; pipeline ≥ 5,000 msg/s with p99 ≤ 10 ms on SQLite and
+≥ 2,000 msg/s with p99 ≤ 20 ms on PostgreSQL (the `rate` mode: open-loop arrivals at the target
+rate, latency = commit − arrival).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.opsdroid_bench import Figures, compare, parse_workflow_table  # noqa: E402
+
+PARTS = ("parser", "workflow", "serve", "city", "opsdroid")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str
+    value: float | None
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+    def cells(self) -> tuple[str, str, str, str, str]:
+        if self.value is None:
+            value = "n/a"
+        elif abs(self.value) >= 100:
+            value = f"{self.value:,.0f}"
+        else:
+            value = f"{self.value:.2f}"
+        met = "" if self.met is None else ("yes" if self.met else "NO")
+        return self.name, value, self.unit, self.target, met
+
+
+def at_least(limit: float) -> Callable[[float], bool]:
+    return lambda v: v >= limit
+
+
+def at_most(limit: float) -> Callable[[float], bool]:
+    return lambda v: v <= limit
+
+
+def metric(
+    name: str, value: float | None, unit: str, target: str = "", test: Callable[[float], bool] | None = None
+) -> Metric:
+    met = None if test is None or value is None else test(value)
+    return Metric(name, value, unit, target, met)
+
+
+def run(script: str, *args: str, timeout: float | None = None) -> str:
+    cmd = [sys.executable, str(ROOT / "bench" / script), *args]
+    print(f"$ {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    print(done.stdout, file=sys.stderr, end="", flush=True)
+    print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _num(pattern: str, text: str) -> float | None:
+    m = re.search(pattern, text)
+    return float(m.group(1).replace(",", "")) if m else None
+
+
+def parser_metrics(n: int) -> list[Metric]:
+    out = run("parse_bench.py", "--n", str(n))
+    mean = _num(r"mean[^\d]*([\d.]+)\s*µs", out)
+    p99 = _num(r"p99[^\d]*([\d.]+)\s*µs", out)
+    return [
+        metric("parser mean", mean, "µs/msg", "≤ 40", at_most(40)),
+        metric("parser p99", p99, "µs/msg"),
+    ]
+
+
+TARGETS = {"sqlite": (5000.0, 10.0), "postgres": (2000.0, 20.0)}
+
+
+def workflow_metrics(n: int) -> tuple[list[Metric], dict[str, Figures]]:
+    out = run(
+        "workflow_bench.py", "--backend", "both", "--messages", str(n), "--modes", "serial,saturated,rate"
+    )
+    table = parse_workflow_table(out)
+    metrics = []
+    for backend, (rate, p99) in TARGETS.items():
+        for (b, mode), fig in table.items():
+            if b != backend:
+                continue
+            if mode.startswith("rate"):
+                metrics.append(
+                    metric(
+                        f"pipeline {backend} {mode} msg/s",
+                        fig.msg_per_s,
+                        "msg/s",
+                        f"≥ {rate:,.0f}",
+                        at_least(rate * 0.98),
+                    )
+                )
+                metrics.append(
+                    metric(f"pipeline {backend} {mode} p99", fig.p99_ms, "ms", f"≤ {p99:.0f}", at_most(p99))
+                )
+            else:
+                metrics.append(metric(f"pipeline {backend} {mode} msg/s", fig.msg_per_s, "msg/s"))
+                if mode == "serial":
+                    metrics.append(metric(f"pipeline {backend} serial p99", fig.p99_ms, "ms"))
+    gridbot = {
+        mode: fig for (b, mode), fig in table.items() if b == "sqlite" and mode in ("serial", "saturated")
+    }
+    return metrics, gridbot
+
+
+SERVE_ROW = re.compile(r"^(sqlite|postgres)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$")
+
+
+def serve_metrics(n: int) -> list[Metric]:
+    out = run("serve_bench.py", "--backend", "both", "--messages", str(n))
+    metrics = []
+    for line in out.splitlines():
+        m = SERVE_ROW.match(line.strip())
+        if m:
+            metrics.append(metric(f"serve {m[1]} msg/s (WebSocket, ack on commit)", float(m[2]), "msg/s"))
+            metrics.append(metric(f"serve {m[1]} p99", float(m[4]), "ms"))
+    return metrics
+
+
+def city_metrics(grids: int, days: int) -> list[Metric]:
+    out = run("city_bench.py", "--backend", "both", "--grids", str(grids), "--days", str(days), "--json")
+    line = next(ln for ln in out.splitlines() if ln.startswith("JSON "))
+    metrics = []
+    scale = f"{grids:,}×{days}d"
+    for r in json.loads(line[5:]):
+        b = r["backend"]
+        metrics += [
+            metric(f"city {scale} {b} rows generated", r["rows"], "rows"),
+            metric(f"city {b} generation (bulk load)", r["load_s"], "s"),
+            metric(f"city {b} 16:00 chase, all grids", r["chase_s"], "s"),
+            metric(f"city {b} daily digests, all supervisors", r["digest_s"], "s"),
+            metric(f"city {b} dashboard today, community", r["today_community_ms"], "ms"),
+            metric(f"city {b} dashboard today, street", r["today_street_ms"], "ms"),
+            metric(f"city {b} 30-day heatmap, street", r["heatmap_street_ms"], "ms"),
+            metric(f"city {b} peak RSS", r["peak_rss_mib"], "MiB"),
+        ]
+    return metrics
+
+
+def opsdroid_metrics(n: int, gridbot: dict[str, Figures] | None) -> list[Metric]:
+    print("$ bench/opsdroid_bench.py (opsdroid in a temp venv)", file=sys.stderr, flush=True)
+    r = compare(n, None, gridbot or None)
+    if r is None:
+        return [Metric("opsdroid comparison (pip could not install opsdroid)", None, "")]
+    metrics = [
+        metric("opsdroid 0.31.0 sqlite msg/s (serial)", float(r["opsdroid_msg_per_s"]), "msg/s"),
+        metric("opsdroid p50", float(r["opsdroid_p50_ms"]), "ms"),
+        metric("opsdroid p99", float(r["opsdroid_p99_ms"]), "ms"),
+    ]
+    for mode in ("serial", "saturated"):
+        if f"ratio_{mode}" in r:
+            metrics.append(metric(f"GridBot {mode} sqlite ÷ opsdroid", float(r[f"ratio_{mode}"]), "×"))
+    return metrics
+
+
+def print_table(metrics: list[Metric]) -> None:
+    rows = [("metric", "value", "unit", "target", "met?"), *(m.cells() for m in metrics)]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for i, row in enumerate(rows):
+        print(
+            "  ".join(
+                c.rjust(w) if j == 1 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, skip serve, city 500 grids × 30 days")
+    ap.add_argument("--skip", default="", help=f"comma list of parts to skip: {', '.join(PARTS)}")
+    ap.add_argument("--city-grids", type=int, default=None, help="default 10000 (500 with --quick)")
+    ap.add_argument("--city-days", type=int, default=None, help="default 365 (30 with --quick)")
+    ap.add_argument(
+        "--messages", type=int, default=None, help="workflow / opsdroid messages (20000; 3000 quick)"
+    )
+    args = ap.parse_args()
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if unknown := skip - set(PARTS):
+        ap.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    if args.quick:
+        skip.add("serve")
+    n = args.messages or (3000 if args.quick else 20_000)
+    grids = args.city_grids or (500 if args.quick else 10_000)
+    days = args.city_days or (30 if args.quick else 365)
+
+    metrics: list[Metric] = []
+    gridbot: dict[str, Figures] = {}
+    failures: list[str] = []
+
+    def part(name: str, fn: Callable[[], list[Metric]]) -> None:
+        if name in skip:
+            return
+        try:
+            metrics.extend(fn())
+        except Exception as exc:  # one failing bench must not hide the others' numbers
+            failures.append(f"{name}: {exc}")
+            metrics.append(Metric(f"{name} (failed, see below)", None, ""))
+
+    def workflow() -> list[Metric]:
+        found, figures = workflow_metrics(n)
+        gridbot.update(figures)
+        return found
+
+    part("parser", lambda: parser_metrics(20_000 if args.quick else 100_000))
+    part("workflow", workflow)
+    part("serve", lambda: serve_metrics(2000 if args.quick else 5000))
+    part("city", lambda: city_metrics(grids, days))
+    part("opsdroid", lambda: opsdroid_metrics(min(n, 5000), gridbot))
+    print()
+    print_table(metrics)
+    for failure in failures:
+        print(f"\nFAILED {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
