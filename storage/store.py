@@ -570,12 +570,16 @@ class Store:
         return list(self.session.exec(stmt.order_by(col(IncidentAlert.id))))
 
     def incidents_due(self, now: datetime) -> list[Incident]:
+        """Open incidents whose escalation timer ran out, locked for this transaction: with several
+        workers polling, each incident is escalated by one of them (PostgreSQL SKIP LOCKED; SQLite
+        serialises writers and ignores the clause)."""
         stmt = select(Incident).where(
             Incident.status == "open",
             col(Incident.next_escalation_at).is_not(None),
             col(Incident.next_escalation_at) <= now,
         )
-        return list(self.session.exec(stmt.order_by(col(Incident.id))))
+        stmt = stmt.order_by(col(Incident.id)).with_for_update(skip_locked=True)
+        return list(self.session.exec(stmt))
 
     def incidents_by_message(self, inbound_id: int) -> list[Incident]:
         return list(self.session.exec(select(Incident).where(Incident.message_id == inbound_id)))
