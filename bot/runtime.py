@@ -43,7 +43,10 @@ def open_runtime(
 ) -> Runtime:
     """Upgrade the database to head, apply the roster (if given) and build the services."""
     upgrade(url)
-    engine = make_engine(url)
+    # BEGIN IMMEDIATE on SQLite: the pipeline, the outbox sender and the scheduler write from
+    # different threads; a read transaction upgrading to a write would fail at once with
+    # "database is locked" instead of waiting its turn on busy_timeout.
+    engine = make_engine(url, sqlite_immediate=True)
     policy = policy_from_roster(roster) if roster is not None else WorkflowPolicy()
     if roster is not None:
         with Session(engine) as session:

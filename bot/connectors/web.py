@@ -305,15 +305,23 @@ class WebChatConnector:
             await ws.close(code=WSCloseCode.GOING_AWAY, message="服务已停止".encode())
             return ws
         self._clients.add(ws)
+        # Frames are handled as tasks so a page (or a load test) that sends faster than one
+        # commit at a time is not held to one message per commit: the application then stores
+        # what is queued in one batch. Tasks start in arrival order, so messages keep their order.
+        handling: set[asyncio.Task[None]] = set()
         try:
             await ws.send_str(_dumps({"type": "history", "items": list(self._history)}))
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
-                    await self._on_frame(ws, frame.data)
+                    task = asyncio.create_task(self._on_frame(ws, frame.data))
+                    handling.add(task)
+                    task.add_done_callback(handling.discard)
                 elif frame.type == WSMsgType.BINARY:
                     await _send(ws, {"type": "error", "message": "不支持二进制消息"})
                 elif frame.type == WSMsgType.ERROR:
                     log.info("web: websocket error: %r", ws.exception())
+            if handling:  # the page went away: what it sent is still stored
+                await asyncio.gather(*handling, return_exceptions=True)
         finally:
             self._clients.discard(ws)
         return ws
