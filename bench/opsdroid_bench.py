@@ -1,13 +1,12 @@
 """GridBot's durable pipeline beside opsdroid 0.31.0 on the same message mix, stored in SQLite.
 
 opsdroid is installed into its own throw-away virtual environment (`python -m venv`, then
-`pip install "opsdroid[database_sqlite]==0.31.0" "setuptools<81"`; opsdroid still imports
+`pip install opsdroid==0.31.0 "setuptools<81" aiosqlite`; opsdroid still imports
 pkg_resources). A driver script, written into the temp folder and run with that venv's python,
 registers a dozen regex skills that mirror what GridBot does with the mix (零报告,
 报修 → a ticket, 噪音投诉, 已清理, #查询, #帮助, 咨询, chit-chat via a catch-all …).
-Every skill stores the message, what it recognised and its reply as one record through opsdroid's
-memory backed by
-`opsdroid.database.sqlite` (aiosqlite; one DELETE + INSERT per put, autocommit) and responds
+Every skill stores the message, what it recognised and its reply as one record through
+opsdroid's memory backed by `opsdroid.database.sqlite` (aiosqlite; one DELETE + INSERT per put, autocommit) and responds
 through an in-memory connector. Ticket skills also bump a counter record, as GridBot assigns R-ids.
 Messages are dispatched one at a time through `OpsDroid.parse`; latency is parse() start to end
 (the skill has run and its write is committed).
@@ -32,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The database_sqlite extra brings aiosqlite, which opsdroid.database.sqlite imports.
-OPSDROID = "opsdroid[database_sqlite]==0.31.0"
-EXTRA = ("setuptools<81",)
+OPSDROID = "opsdroid==0.31.0"
+# opsdroid.database.sqlite imports aiosqlite; pip does not resolve 0.31.0's `database-sqlite` extra
+# ("does not provide the extra"), so it is named directly.
+EXTRA = ("setuptools<81", "aiosqlite>=0.15.0")
 
 # Copied from bench/workflow_bench.py (not imported: that module is being reworked).
 # (weight, sender kind, text): the mix a building group sees in a day.
@@ -257,7 +257,8 @@ def make_venv(folder: Path) -> Path | None:
         text=True,
     )
     if pip.returncode != 0 or not _has_opsdroid(python):
-        tail = (pip.stderr or pip.stdout).strip().splitlines()[-3:]
+        lines = [ln for ln in (pip.stderr + pip.stdout).splitlines() if ln.strip() and "is ignored" not in ln]
+        tail = lines[-3:] or ["import failed after install"]
         print(f"opsdroid: pip could not install {OPSDROID}; comparison skipped ({' | '.join(tail)})")
         return None
     print(f"opsdroid: installed {OPSDROID} into {folder} in {time.perf_counter() - started:.0f} s")
