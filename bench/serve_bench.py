@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.workflow_bench import MIX, drop_pg, pg_database  # noqa: E402
+from tests.serve_process import free_port, wait_healthy  # noqa: E402
 
 TOPICS = {
     f"{n}号楼微网格群": leader
@@ -56,25 +56,6 @@ def frames(n: int, seed: int = 11) -> list[dict[str, Any]]:
             {"type": "send", "id": f"b{i}-{uuid.uuid4().hex[:6]}", "room": topic, "as": sender, "text": text}
         )
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_up(port: int) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("gridbot serve did not start")
 
 
 async def drive(port: int, batch: list[dict[str, Any]], window: int) -> tuple[float, list[float]]:
@@ -119,7 +100,7 @@ def run_backend(url: str | None, n: int, window: int) -> dict[str, float]:
         env.pop("GRIDBOT_DATABASE_URL", None)
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            asyncio.run(wait_up(port))
+            asyncio.run(wait_healthy(port))
             asyncio.run(drive(port, frames(300, seed=1), window))  # warm up
             wall, lat = asyncio.run(drive(port, frames(n), window))
         finally:

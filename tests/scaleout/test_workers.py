@@ -6,10 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -22,18 +18,13 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from handlers.clock import SHANGHAI
+from tests.serve_process import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = os.environ.get("GRIDBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
     "postgresql://", "postgresql+psycopg://", 1
 )
 TOPICS = ["1号楼微网格群", "2号楼微网格群", "3号楼微网格群", "4号楼微网格群"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -68,56 +59,11 @@ def roster_due_just_now(tmp: Path) -> Path:
     return path
 
 
-class Worker:
-    def __init__(self, name: str, url: str, roster: Path, tmp: Path) -> None:
-        self.name, self.port, self.dir = name, free_port(), tmp / name
-        self.dir.mkdir()
-        env = {**os.environ, "GRIDBOT_SECRET": "x" * 32}
-        env.pop("GRIDBOT_DATABASE_URL", None)
-        self.log = (self.dir / "serve.log").open("ab")  # closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "serve",
-                "--url",
-                url,
-                "--roster",
-                str(roster),
-                "--worker",
-                name,
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.dir),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-
-    async def ready(self) -> None:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.name} did not start: {(self.dir / 'serve.log').read_text()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+def worker(name: str, url: str, roster: Path, tmp: Path) -> ServeProcess:
+    data_dir = tmp / name
+    data_dir.mkdir()
+    extra = ("--url", url, "--roster", str(roster), "--worker", name)
+    return ServeProcess(data_dir, *extra, env={"GRIDBOT_SECRET": "x" * 32})
 
 
 async def listen(port: int, seen: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
@@ -161,14 +107,17 @@ def frames_for(worker: str, n: int) -> list[dict[str, Any]]:
 
 async def test_three_workers_one_killed(pg_url: str, tmp_path: Path) -> None:
     roster = roster_due_just_now(tmp_path)
-    workers = [Worker(name, pg_url, roster, tmp_path) for name in ("w1", "w2", "w3")]
-    seen: dict[str, list[dict[str, Any]]] = {w.name: [] for w in workers}
+    names = ("w1", "w2", "w3")
+    workers = [worker(name, pg_url, roster, tmp_path) for name in names]
+    seen: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     history: list[dict[str, Any]] = []
     listeners = []
     try:
-        await asyncio.gather(*(w.ready() for w in workers))
-        listeners = [asyncio.create_task(listen(w.port, seen[w.name], history)) for w in workers]
-        batches = {w.name: frames_for(w.name, 40) for w in workers}
+        await asyncio.gather(*(w.start() for w in workers))
+        listeners = [
+            asyncio.create_task(listen(w.port, seen[n], history)) for n, w in zip(names, workers, strict=True)
+        ]
+        batches = {name: frames_for(name, 40) for name in names}
         acked: set[str] = set()
         victim = workers[1]
         await asyncio.gather(
@@ -176,7 +125,7 @@ async def test_three_workers_one_killed(pg_url: str, tmp_path: Path) -> None:
             send(victim.port, batches["w2"], acked, stop_after=15),
             send(workers[2].port, batches["w3"], acked),
         )
-        victim.stop(signal.SIGKILL)  # mid-run: some of its messages unacknowledged, replies in flight
+        victim.kill()  # mid-run: some of its messages unacknowledged, replies in flight
         await send(workers[0].port, batches["w2"], acked)  # the client fails over and resends all
         engine = create_engine(pg_url)
         for _ in range(300):

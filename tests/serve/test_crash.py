@@ -5,31 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serve_process import ServeProcess
+
 LEADERS = {
     "1号楼微网格群": "陈秀英",
     "2号楼微网格群": "杨建华",
     "3号楼微网格群": "张丽",
     "4号楼微网格群": "黄志刚",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def messages() -> list[dict[str, Any]]:
@@ -44,58 +34,6 @@ def messages() -> list[dict[str, Any]]:
             who, text = f"居民{i}", "谢谢网格长，辛苦了"
         out.append({"type": "send", "id": f"crash-{i}", "room": topic, "as": who, "text": text})
     return out
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = (data_dir / "serve.log").open("ab")  # closed in stop()
-
-    async def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("GRIDBOT_DATABASE_URL", None)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("gridbot serve did not come up: " + (self.data_dir / "serve.log").read_text())
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
 
 
 async def listen(port: int, bots: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
@@ -134,7 +72,7 @@ def db(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 async def test_sigkill_mid_stream_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = ServeProcess(tmp_path)
     frames = messages()
     bots: list[dict[str, Any]] = []  # shown live
     history: list[dict[str, Any]] = []  # loaded when a window (re)connects
