@@ -14,7 +14,8 @@ today      bot.dashboard.queries.today + pages.today_page (what GET /admin does 
            check) for a community account (50 grids) and a street account (500 grids); the first
            (cold) call and the median of the next `--repeat`.
 heatmap    bot.dashboard.queries.compliance over 30 days for the same accounts (median).
-peak RSS   ru_maxrss of the measuring process.
+peak RSS   of the measuring process (VmHWM on Linux; ru_maxrss elsewhere — on Linux ru_maxrss
+           would include the generating parent's peak, inherited across fork + exec).
 
     .venv/bin/python bench/city_bench.py [--backend sqlite|postgres|both] [--grids 10000] [--days 365]
         [--keep DIR]
@@ -87,6 +88,15 @@ def _at(day: date, hour: int) -> datetime:
 
 
 def _rss_mib() -> float:
+    """Peak RSS of this process so far, MiB. On Linux VmHWM of /proc/self/status: ru_maxrss is
+    carried over from the parent at fork and kept across execve, so a child started by the
+    (large) generating process would report the parent's peak instead of its own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -107,7 +117,7 @@ def measure(url: str, grids: int, days: int, repeat: int) -> dict[str, Any]:
     clock = VirtualClock(_at(TODAY, 16))
     services = Services(clock=clock, policy=WorkflowPolicy(), texts=Templates())
     digest_templates()  # template load is not the digest's cost
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"rss_start_mib": _rss_mib()}  # imports, engine, templates
 
     with sessions() as session:
         t0 = time.perf_counter()
@@ -228,6 +238,7 @@ METRICS = (
     ("heatmap_community_ms", "dashboard 30-day heatmap, community", "ms", "{:.1f}"),
     ("heatmap_street_ms", "dashboard 30-day heatmap, street", "ms", "{:.1f}"),
     ("peak_rss_mib", "peak RSS of the measuring process", "MiB", "{:.0f}"),
+    ("rss_start_mib", "  RSS before the first job (imports)", "MiB", "{:.0f}"),
     ("rss_after_chase_mib", "  peak RSS after the chase", "MiB", "{:.0f}"),
     ("rss_after_digest_mib", "  peak RSS after the digests", "MiB", "{:.0f}"),
 )

@@ -6,7 +6,8 @@ pkg_resources). A driver script, written into the temp folder and run with that 
 registers a dozen regex skills that mirror what GridBot does with the mix (零报告,
 报修 → a ticket, 噪音投诉, 已清理, #查询, #帮助, 咨询, chit-chat via a catch-all …).
 Every skill stores the message, what it recognised and its reply as one record through
-opsdroid's memory backed by `opsdroid.database.sqlite` (aiosqlite; one DELETE + INSERT per put, autocommit) and responds
+opsdroid's memory backed by `opsdroid.database.sqlite` (aiosqlite; one DELETE + INSERT
+per put, autocommit) and responds
 through an in-memory connector. Ticket skills also bump a counter record, as GridBot assigns R-ids.
 Messages are dispatched one at a time through `OpsDroid.parse`; latency is parse() start to end
 (the skill has run and its write is committed).

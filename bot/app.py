@@ -27,7 +27,7 @@ from bot.outbox_sender import OutboxSender, Pacing
 from bot.runtime import Runtime
 from bot.scheduler import JobQueue
 from bot.wecom_mirror import mirror_once
-from handlers.events import InboundEvent
+from handlers.events import InboundEvent, storable
 from handlers.pipeline import Pipeline
 from storage.models import OutboxMessage
 
@@ -87,7 +87,7 @@ class Application:
     async def sink(self, event: InboundEvent) -> None:
         """What connectors call: returns when the event is committed (or kept as failed)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((event, done))
+        await self._queue.put((storable(event), done))
         await done
 
     async def _process_loop(self) -> None:

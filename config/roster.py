@@ -118,10 +118,18 @@ WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _CN_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
 
+def _scalar(value: Any, what: str) -> str:
+    """The text of a scalar; a list or mapping is refused before str() (a YAML alias bomb's str()
+    is exponential)."""
+    if isinstance(value, list | tuple | dict | set):
+        raise ValueError(f"{what}应为一个值，不能是列表或键值对")
+    return str(value)
+
+
 def _parse_hhmm(value: Any) -> time:
     if isinstance(value, time):
         return value
-    text = str(value).strip()
+    text = _scalar(value, "时间").strip()
     match = _HHMM.match(text)
     if not match:
         raise ValueError(f'时间「{text}」无效，应为 HH:MM（00:00–23:59），如 "09:00"')
@@ -137,7 +145,7 @@ HHMM = Annotated[time, BeforeValidator(_parse_hhmm), PlainSerializer(_format_hhm
 
 def _parse_weekly(value: Any) -> str:
     """ "MON 09:00" (also "周一 09:00", "星期一 9:00") → "MON 09:00"."""
-    parts = str(value).split()
+    parts = _scalar(value, "每周时间").split()
     if len(parts) == 2:
         day = parts[0].upper()
         if day in WEEKDAYS:
@@ -150,7 +158,7 @@ def _parse_weekly(value: Any) -> str:
 
 def _parse_monthly(value: Any) -> str:
     """ "1 09:00" → day of month 1–28 (every month has it) and a time."""
-    parts = str(value).split()
+    parts = _scalar(value, "每月时间").split()
     if len(parts) == 2 and parts[0].removesuffix("日").removesuffix("号").isdigit():
         day = int(parts[0].removesuffix("日").removesuffix("号"))
         if 1 <= day <= 28:

@@ -6,6 +6,7 @@ never the display name, so renaming yourself in a group gains you nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -80,3 +81,29 @@ class Outbound:
     dedupe_key: str = ""  # unique per logical message: a retry or replay never sends twice
     account: str = "default"
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def storable_text(text: str) -> str:
+    """`text` without what no database can store: NUL (PostgreSQL) and lone surrogates (UTF-8)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from JSON "\ud800"
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def storable(event: InboundEvent) -> InboundEvent:
+    """The event with every text field storable. Without this, storing fails, keeping the message
+    as an error fails too, and a service would retry that batch for ever."""
+    if not isinstance(event, MessageReceived):
+        return event
+    return dataclasses.replace(
+        event,
+        text=storable_text(event.text),
+        sender_id=storable_text(event.sender_id),
+        sender_name=storable_text(event.sender_name),
+        room_id=None if event.room_id is None else storable_text(event.room_id),
+        room_topic=None if event.room_topic is None else storable_text(event.room_topic),
+    )

@@ -30,6 +30,7 @@ from handlers.events import (
     MessageReceived,
     Outbound,
     RoomRenamed,
+    storable,
 )
 from handlers.identity import resolve_grid, resolve_person, sender_of
 from handlers.outbox import Mailer
@@ -94,7 +95,7 @@ class Pipeline:
         """Process queued events in order, messages in one transaction; one Outcome per event."""
         outcomes: list[Outcome] = []
         run: list[MessageReceived] = []
-        for event in events:
+        for event in map(storable, events):
             if isinstance(event, MessageReceived):
                 run.append(event)
                 continue
@@ -131,6 +132,7 @@ class Pipeline:
             return [await self.handle_message(event) for event in events]
 
     async def handle_message(self, event: MessageReceived) -> Outcome:
+        event = storable(event)  # type: ignore[assignment]  # a MessageReceived stays one
         text = event.text[:MAX_STORED_CHARS]
         try:
             with self.session_factory() as session:

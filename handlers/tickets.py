@@ -6,11 +6,12 @@ States: open → accepted → resolved → rated, plus suspended. Every change i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers.common import award, fmt_time, location_text, split_ref
 from handlers.context import MessageContext, Sender
 from handlers.labels import LEVEL_NAMES, STATUS_NAMES, category_name
+from handlers.outbox import Mailer
 from handlers.reports import ack_report, record_patrol
 from handlers.router import Router
 from handlers.workdays import deadline_for
@@ -97,7 +98,29 @@ async def basic(ctx: MessageContext) -> None:
             return
     elif parsed.handled:
         return  # someone outside the team saying a thing was dealt with: stored, no ticket
-    open_ticket(ctx)
+    if not repeated_request(ctx):
+        open_ticket(ctx)
+
+
+REPEAT_WINDOW = timedelta(hours=24)
+
+
+def repeated_request(ctx: MessageContext) -> bool:
+    """The same reporter posting the same request again (impatience, or a flood): no new ticket,
+    and at most one reminder an hour pointing at the ticket they already have."""
+    masked = ctx.parsed.masked_text[:2000]
+    existing = ctx.store.same_open_request(ctx.sender.id, masked, ctx.now - REPEAT_WINDOW)
+    if existing is None:
+        return False
+    hour = ctx.now.astimezone(ctx.policy.tz).strftime("%Y%m%d%H")
+    reminder = Mailer(ctx.store, ctx.now, f"repeat:R{existing}:{hour}", ctx.event.account)
+    text = ctx.render("ticket_repeat", ref=f"R{existing}")
+    if ctx.in_group and ctx.grid is not None:
+        reminder.to_group(ctx.grid, "reply", text, key="1")
+    else:
+        reminder.to_person(ctx.sender.person, "reply", text, key="1")
+    ctx.notes.append(f"repeat of R{existing}")
+    return True
 
 
 # -- commands on tickets --------------------------------------------------------------------------

@@ -541,6 +541,17 @@ class Store:
         stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
         return list(self.session.exec(stmt))
 
+    def same_open_request(self, person_id: int, masked_text: str, since: datetime) -> int | None:
+        """The id of this reporter's open ticket with the same text opened since `since`, if any."""
+        stmt = select(Ticket.id).where(
+            Ticket.reporter_id == person_id,
+            Ticket.masked_text == masked_text,
+            col(Ticket.status).in_(OPEN_TICKET_STATES),
+            col(Ticket.created_at) >= since,
+        )
+        found = self.session.exec(stmt.order_by(col(Ticket.id).desc()).limit(1)).first()
+        return None if found is None else int(found)
+
     def open_tickets_of(self, person_id: int) -> list[Ticket]:
         stmt = select(Ticket).where(
             Ticket.reporter_id == person_id, col(Ticket.status).in_(OPEN_TICKET_STATES)

@@ -56,7 +56,7 @@ from sqlmodel import Session, col, select
 from bot.connectors.base import EventSink
 from bot.simulate import contact_id, room_id
 from handlers.clock import Clock
-from handlers.events import ChatKind, MessageReceived, Outbound
+from handlers.events import ChatKind, MessageReceived, Outbound, storable_text
 from handlers.parsing import mask_pii
 from storage.models import (
     Community,
@@ -597,6 +597,10 @@ def _parse_frame(raw: str) -> dict[str, Any]:
     text = data.get("text", "")
     if not isinstance(text, str):
         raise FrameError("消息内容应为文字")
+    # Lone surrogates and NUL can neither be stored nor sent back out as UTF-8: replace them.
+    text, sender = storable_text(text), storable_text(sender)
+    if isinstance(room, str):
+        room = storable_text(room)
     if len(text) > MAX_TEXT:
         raise FrameError(f"消息太长（最多 {MAX_TEXT} 个字）")
     image = data.get("image")

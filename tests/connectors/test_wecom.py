@@ -38,8 +38,14 @@ async def wecom() -> AsyncIterator[tuple[FakeWeCom, str]]:
 
 
 def alert(text: str = "🚨 重大情况 M1（火情）\n位置：5号楼3层") -> Outbound:
-    return Outbound(chat=ChatKind.GROUP, to_id="wecom", to_name="督办群", kind="major_alert", text=text,
-                    dedupe_key="wecom:M1")
+    return Outbound(
+        chat=ChatKind.GROUP,
+        to_id="wecom",
+        to_name="督办群",
+        kind="major_alert",
+        text=text,
+        dedupe_key="wecom:M1",
+    )
 
 
 async def test_sends_markdown(wecom: tuple[FakeWeCom, str]) -> None:
