@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -77,3 +79,30 @@ async def wait_healthy(port: int, log: Path | None = None, tries: int = 300) -> 
             await asyncio.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
     raise AssertionError(f"gridbot serve on port {port} did not come up\n{tail}")
+
+
+async def listen(port: int, bots: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
+    """A chat window left open until cancelled: the history it loads, then every bot message live."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+        async for msg in ws:
+            data = json.loads(msg.data)
+            if data["type"] == "bot":
+                bots.append(data)
+            elif data["type"] == "history":
+                history.extend(item for item in data["items"] if item["type"] == "bot")
+
+
+async def send_all(port: int, frames: list[dict[str, Any]], acked: set[str], stop_after: int | None) -> None:
+    """Send `frames`; return after `stop_after` new acks, or once every frame is acknowledged."""
+    wanted = {f["id"] for f in frames}
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+        for frame in frames:
+            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+        new = 0
+        async for msg in ws:
+            data = json.loads(msg.data)
+            if data["type"] == "ack" and data["id"] in wanted:
+                new += data["id"] not in acked
+                acked.add(data["id"])
+            if (stop_after is not None and new >= stop_after) or wanted <= acked:
+                return

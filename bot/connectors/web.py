@@ -54,6 +54,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlmodel import Session, col, select
 
 from bot.connectors.base import EventSink
+from bot.connectors.images import sniff_image
 from bot.simulate import contact_id, room_id
 from handlers.clock import Clock
 from handlers.events import ChatKind, MessageReceived, Outbound, storable_text
@@ -449,7 +450,7 @@ class WebChatConnector:
             raise FrameError("图片数据无法解码") from exc
         if len(data) > MAX_IMAGE_BYTES:
             raise FrameError("图片太大，不能超过 5 MB")
-        ext = _sniff_image(data)
+        ext = sniff_image(data)
         if ext is None:
             raise FrameError("图片内容无法识别，只支持 PNG、JPEG、GIF、WebP 图片")
         path = self.images_dir / f"{hashlib.sha256(data).hexdigest()}.{ext}"
@@ -607,18 +608,6 @@ def _parse_frame(raw: str) -> dict[str, Any]:
     if image is None and not text.strip():
         raise FrameError("不能发送空白消息")
     return {"id": client_id, "as": sender.strip(), "room": room, "text": text, "image": image}
-
-
-def _sniff_image(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
 
 
 def _is_sim(contact: str) -> bool:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.connectors.images import sniff_image
+
 
 class Ev:
     """Event type numbers on the wire (treated as plain ints: older stubs lack some)."""
@@ -185,13 +187,8 @@ def parse_file_box(raw: str) -> FileBoxRef | None:
 
 def image_extension(data: bytes, name: str = "") -> str:
     """Trust the bytes over the file name: providers name everything `.jpg`."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
+    sniffed = sniff_image(data)
+    if sniffed is not None:
+        return sniffed
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return suffix if suffix.isalnum() and 0 < len(suffix) <= 5 else "bin"

@@ -4,7 +4,6 @@ Every scheduled message goes out once, every inbound message is processed once."
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from collections import Counter
@@ -12,13 +11,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
 from handlers.clock import SHANGHAI
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, listen, send_all
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = os.environ.get("GRIDBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
@@ -66,34 +64,6 @@ def worker(name: str, url: str, roster: Path, tmp: Path) -> ServeProcess:
     return ServeProcess(data_dir, *extra, env={"GRIDBOT_SECRET": "x" * 32})
 
 
-async def listen(port: int, seen: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
-    """A chat window on one worker: what it loads on connect, then what the worker sends live."""
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-        async for msg in ws:
-            data = json.loads(msg.data)
-            if data["type"] == "bot":
-                seen.append(data)
-            elif data["type"] == "history":
-                history.extend(item for item in data["items"] if item["type"] == "bot")
-
-
-async def send(
-    port: int, frames: list[dict[str, Any]], acked: set[str], stop_after: int | None = None
-) -> None:
-    wanted = {f["id"] for f in frames}
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-        for frame in frames:
-            await ws.send_str(json.dumps(frame, ensure_ascii=False))
-        new = 0
-        async for msg in ws:
-            data = json.loads(msg.data)
-            if data["type"] == "ack" and data["id"] in wanted:
-                new += data["id"] not in acked
-                acked.add(data["id"])
-            if wanted <= acked or (stop_after is not None and new >= stop_after):
-                return
-
-
 def frames_for(worker: str, n: int) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
@@ -121,12 +91,12 @@ async def test_three_workers_one_killed(pg_url: str, tmp_path: Path) -> None:
         acked: set[str] = set()
         victim = workers[1]
         await asyncio.gather(
-            send(workers[0].port, batches["w1"], acked),
-            send(victim.port, batches["w2"], acked, stop_after=15),
-            send(workers[2].port, batches["w3"], acked),
+            send_all(workers[0].port, batches["w1"], acked, None),
+            send_all(victim.port, batches["w2"], acked, 15),
+            send_all(workers[2].port, batches["w3"], acked, None),
         )
         victim.kill()  # mid-run: some of its messages unacknowledged, replies in flight
-        await send(workers[0].port, batches["w2"], acked)  # the client fails over and resends all
+        await send_all(workers[0].port, batches["w2"], acked, None)  # the client fails over and resends all
         engine = create_engine(pg_url)
         for _ in range(300):
             with engine.connect() as conn:

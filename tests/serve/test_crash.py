@@ -4,15 +4,12 @@ every inbound message is processed exactly once and every reply delivered exactl
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, listen, send_all
 
 LEADERS = {
     "1号楼微网格群": "陈秀英",
@@ -34,33 +31,6 @@ def messages() -> list[dict[str, Any]]:
             who, text = f"居民{i}", "谢谢网格长，辛苦了"
         out.append({"type": "send", "id": f"crash-{i}", "room": topic, "as": who, "text": text})
     return out
-
-
-async def listen(port: int, bots: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
-    """A chat window left open until cancelled: the history it loads, then every bot message live."""
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-        async for msg in ws:
-            data = json.loads(msg.data)
-            if data["type"] == "bot":
-                bots.append(data)
-            elif data["type"] == "history":
-                history.extend(item for item in data["items"] if item["type"] == "bot")
-
-
-async def send_all(port: int, frames: list[dict[str, Any]], acked: set[str], stop_after: int | None) -> None:
-    """Send `frames`; return after `stop_after` new acks, or once every frame is acknowledged."""
-    wanted = {f["id"] for f in frames}
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-        for frame in frames:
-            await ws.send_str(json.dumps(frame, ensure_ascii=False))
-        new = 0
-        async for msg in ws:
-            data = json.loads(msg.data)
-            if data["type"] == "ack" and data["id"] in wanted:
-                new += data["id"] not in acked
-                acked.add(data["id"])
-            if (stop_after is not None and new >= stop_after) or wanted <= acked:
-                return
 
 
 def db(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
