@@ -45,6 +45,8 @@ def _may_claim(store: Store, person: Person, event: MessageReceived, grid: Micro
     assert person.id is not None
     if event.chat == ChatKind.PRIVATE or person.is_admin or store.supervisor_rows(person.id):
         return True
+    if grid is None:  # a group not bound yet: as in private, else staff would become residents
+        return bool(store.grid_roles(person.id))
     return grid is not None and any(r.micro_grid_id == grid.id for r in store.grid_roles(person.id))
 
 
@@ -70,4 +72,8 @@ def sender_of(store: Store, person: Person, grid: MicroGrid | None) -> Sender:
         role = min(in_grid, key=lambda r: ROLE_ORDER.get(r.role, 9)).role
     elif levels:
         role = "supervisor"
+    elif grid is None and roles:
+        # A group not bound to any grid yet: grid staff keep their role, so they are told to
+        # have it bound rather than being treated as residents.
+        role = min(roles, key=lambda r: ROLE_ORDER.get(r.role, 9)).role
     return Sender(person=person, role=role, is_admin=person.is_admin, supervisor_levels=levels)
