@@ -56,11 +56,12 @@ def patrol_chase(store: Store, services: Services, due: datetime) -> int:
     if not patrol_day(services, day):
         return 0
     done = reported_grid_ids(store, day)
+    silent = [g for g in store.grids() if g.id is not None and g.id not in done]
+    staff_by_grid = store.staff_of_grids([g.id for g in silent if g.id is not None])
     mailer = Mailer(store, due, f"patrol_chase:{day}")
-    for grid in store.grids():
-        if grid.id in done or grid.id is None:
-            continue
-        staff = [p for p, _ in store.grid_staff(grid.id)]
+    for grid in silent:
+        assert grid.id is not None
+        staff = [p for p, _ in staff_by_grid[grid.id]]
         text = services.texts.render("patrol_chase", grid=grid.name, deadline=deadline_label(services))
         mailer.to_group(grid, "patrol_chase", text, mentions=staff, key=f"{grid.id}")
     return len(mailer.sent)
@@ -75,11 +76,13 @@ def missed_reports(store: Store, services: Services, due: datetime) -> int:
     done = reported_grid_ids(store, day)
     missing = [g for g in store.grids() if g.id is not None and g.id not in done]
     mailer = Mailer(store, due, f"missed:{day}")
+    staff_by_grid = store.staff_of_grids([g.id for g in missing if g.id is not None])
     for grid in missing:
         assert grid.id is not None
         if store.patrol(grid.id, day) is None:
             store.add(PatrolReport(micro_grid_id=grid.id, day=day, status="missed", updated_at=due))
-        leader = store.grid_leader(grid.id)
+        staff = staff_by_grid[grid.id]
+        leader = next((p for p, role in staff if role == "leader"), staff[0][0] if staff else None)
         if leader is not None:
             text = services.texts.render(
                 "missed_leader", grid=grid.name, day=fmt_day(day), deadline=deadline_label(services)

@@ -418,6 +418,21 @@ class Store:
         )
         return [(p, r) for p, r in self.session.exec(stmt)]
 
+    def staff_of_grids(self, grid_ids: Sequence[int]) -> dict[int, list[tuple[Person, str]]]:
+        """`grid_staff` for many grids in one query (the 16:00 chase covers thousands)."""
+        out: dict[int, list[tuple[Person, str]]] = {grid_id: [] for grid_id in grid_ids}
+        if not out:
+            return out
+        stmt = (
+            select(GridRole.micro_grid_id, Person, GridRole.role)
+            .join(GridRole, col(GridRole.person_id) == Person.id)
+            .where(col(GridRole.micro_grid_id).in_(list(out)), col(GridRole.role).in_(("leader", "member")))
+            .order_by(col(GridRole.micro_grid_id), col(GridRole.role), col(Person.id))
+        )
+        for grid_id, person, role in self.session.exec(stmt):
+            out[grid_id].append((person, role))
+        return out
+
     def grid_leader(self, grid_id: int) -> Person | None:
         return self._cached(("leader", grid_id), lambda: self._grid_leader(grid_id))
 
