@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,27 +41,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.city_gen import City, LoadStats, load_postgres, load_sqlite  # noqa: E402
+from bench.workflow_bench import drop_pg, pg_database  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TODAY = date(2026, 11, 23)  # a Monday
-
-
-def pg_create() -> tuple[str, str]:
-    name = f"gridbot_city_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def pg_drop(name: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def generate(url: str, city: City) -> tuple[LoadStats, float]:
@@ -199,7 +182,7 @@ def run_backend(backend: str, city: City, repeat: int, keep: Path | None) -> dic
             result = measure_in_child(url, city.grids, city.days, repeat)
             result["db_mib"] = path.stat().st_size / 2**20
     else:
-        name, url = pg_create()
+        name, url = pg_database("gridbot_city")
         try:
             stats, migrate_s = generate(url, city)
             result = measure_in_child(url, city.grids, city.days, repeat)
@@ -210,7 +193,7 @@ def run_backend(backend: str, city: City, repeat: int, keep: Path | None) -> dic
                 )
             admin.dispose()
         finally:
-            pg_drop(name)
+            drop_pg(name)
     result.update(
         backend=backend,
         rows=stats.total,

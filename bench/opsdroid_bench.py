@@ -32,24 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.workflow_bench import MIX  # noqa: E402  (the same message mix as GridBot's bench)
+
 OPSDROID = "opsdroid==0.31.0"
 # opsdroid.database.sqlite imports aiosqlite; pip does not resolve 0.31.0's `database-sqlite` extra
 # ("does not provide the extra"), so it is named directly.
 EXTRA = ("setuptools<81", "aiosqlite>=0.15.0")
 
-# Copied from bench/workflow_bench.py (not imported: that module is being reworked).
-# (weight, sender kind, text): the mix a building group sees in a day.
-MIX = [
-    (30, "resident", "哈哈，谢谢网格长"),
-    (10, "resident", "收到"),
-    (15, "leader", "今日巡查无异常，零报告"),
-    (15, "resident", "{b}号楼{u}单元楼道灯坏了，晚上黑乎乎的"),
-    (8, "resident", "楼上{b}0{u}天天半夜装修，吵得睡不着，电话13812345678"),
-    (8, "leader", "{b}号楼{u}单元楼道堆放的纸箱已清理"),
-    (6, "leader", "#查询 R1"),
-    (4, "resident", "#帮助"),
-    (4, "resident", "想问下社区老年卡怎么办理？"),
-]
 TOPICS = [f"{n}号楼微网格群" for n in range(1, 13)]
 
 DRIVER = r'''

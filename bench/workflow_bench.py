@@ -173,8 +173,9 @@ async def run(url: str, n: int, mode: str, cap: int, rate: float) -> dict[str, f
         runtime.engine.dispose()
 
 
-def pg_database() -> tuple[str, str]:
-    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
+def pg_database(prefix: str = "gridbot_bench") -> tuple[str, str]:
+    """A fresh database on the local server (created through `test`): (name, url)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -51,6 +51,9 @@ class ServeProcess:
         )
         await wait_healthy(self.port, self.data_dir / "serve.log")
 
+    def log_text(self) -> str:
+        return (self.data_dir / "serve.log").read_text(encoding="utf-8", errors="replace")
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a power cut."""
         assert self.proc is not None

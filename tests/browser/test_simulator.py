@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 
 from bot.connectors.web import WEB_DIR, WebChatConnector
+from bot.outbox_sender import to_outbound
 from bot.runtime import Runtime, open_runtime
 from config.roster import load_roster
 from handlers.clock import SHANGHAI, VirtualClock
@@ -81,18 +82,7 @@ class Sim:
                 select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(col(OutboxMessage.id))
             )
             for row in rows:
-                message = Outbound(
-                    chat=ChatKind(row.chat),
-                    to_id=row.to_id,
-                    to_name=row.to_name,
-                    kind=row.kind,
-                    text=row.text,
-                    mentions=tuple(row.mentions),
-                    mention_names=tuple(row.mention_names),
-                    dedupe_key=row.dedupe_key,
-                    account=row.account,
-                )
-                row.platform_msg_id = await self.connector.send(message)
+                row.platform_msg_id = await self.connector.send(to_outbound(row))
                 row.status = "sent"
                 row.sent_at = self.connector.clock.now()
                 session.add(row)

@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +15,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import _PgServer
+from tests.serve_process import ServeProcess, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ("1号楼微网格群", "2号楼微网格群", "3号楼微网格群", "4号楼微网格群")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class TcpProxy:
@@ -72,56 +62,6 @@ class TcpProxy:
     async def stop(self) -> None:
         if self.server is not None:
             await self.cut()
-
-
-class Serve:
-    def __init__(self, data_dir: Path, url: str | None, *extra: str) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.log_path = data_dir / "serve.log"
-        self.url = url
-        self.extra = extra
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("GRIDBOT_DATABASE_URL", None)
-        args = [
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
-        args += ["--url", self.url] if self.url else []
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*args, *self.extra], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
-            )
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                assert self.proc.poll() is None, self.log()
-                await asyncio.sleep(0.1)
-        raise AssertionError("gridbot serve did not come up:\n" + self.log())
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def frames(prefix: str, n: int) -> list[dict[str, Any]]:
@@ -175,7 +115,7 @@ async def test_database_outage_loses_and_repeats_nothing(pg_db: str, tmp_path: P
     await proxy.start()
     proxied = re.sub(r"@127\.0\.0\.1(:\d+)?/", f"@127.0.0.1:{proxy.port}/", pg_db)
     assert proxied != pg_db
-    server = Serve(tmp_path, proxied)
+    server = ServeProcess(tmp_path, "--url", proxied)
     await server.start()
     sent = frames("outage", 60)
     ids = {f["id"] for f in sent}
@@ -210,7 +150,7 @@ async def test_database_outage_loses_and_repeats_nothing(pg_db: str, tmp_path: P
     assert sorted(platform_ids) == sorted(f"web-{i}" for i in ids)  # each exactly once
     assert tickets == sum("灯坏了" in f["text"] for f in sent)
     assert dict(statuses).keys() == {"sent"}, statuses
-    log = server.log()
+    log = server.log_text()
     assert "could not be stored; retrying" in log, log[-3000:]  # the outage is visible in the log
 
 
@@ -240,7 +180,7 @@ async def scrape(http: aiohttp.ClientSession, port: int) -> dict[str, float]:
 
 
 async def test_health_metrics_and_json_logs(tmp_path: Path) -> None:
-    server = Serve(tmp_path, None, "--log-json")
+    server = ServeProcess(tmp_path, "--log-json")
     await server.start()
     try:
         async with aiohttp.ClientSession() as http:
@@ -268,7 +208,7 @@ async def test_health_metrics_and_json_logs(tmp_path: Path) -> None:
         assert after["gridbot_outbox_pending"] == 0
     finally:
         server.stop()
-    lines = [line for line in server.log().splitlines() if line.strip()]
+    lines = [line for line in server.log_text().splitlines() if line.strip()]
     assert lines
     for line in lines:
         record = json.loads(line)  # every stderr line is one JSON object
@@ -276,7 +216,7 @@ async def test_health_metrics_and_json_logs(tmp_path: Path) -> None:
 
 
 async def test_lone_surrogate_frame_is_acked(tmp_path: Path) -> None:
-    server = Serve(tmp_path, None)
+    server = ServeProcess(tmp_path)
     await server.start()
     try:
         raw = (
