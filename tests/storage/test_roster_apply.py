@@ -28,7 +28,13 @@ def apply(engine: Engine, roster: Roster) -> ApplySummary:
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with Session(engine) as s:
         return {
-            t.__name__: sorted(tuple(row.model_dump().items()) for row in s.exec(select(t))) for t in TABLES
+            # Rows by id, each row's fields by name: model_dump's field order may differ between
+            # loads, and sorting whole rows would compare None with numbers.
+            t.__name__: [
+                tuple(sorted(row.model_dump().items()))
+                for row in s.exec(select(t).order_by(t.id))  # type: ignore[attr-defined]
+            ]
+            for t in TABLES
         }
 
 
