@@ -23,8 +23,13 @@ def contact_of(person: Person) -> str:
 class Mailer:
     """Writes outbound messages for one unit of work; dedupe keys derive from `key_prefix`."""
 
-    def __init__(self, store: Store, at: datetime, key_prefix: str, account: str = "default") -> None:
+    def __init__(
+        self, store: Store, at: datetime, key_prefix: str, account: str = "default", *, once: bool = False
+    ) -> None:
+        """`once`: the keys are "at most once per period" keys that may have been used before (as
+        opposed to keys derived from a new inbound message or job claim, new by construction)."""
         self.store = store
+        self.once = once
         self.at = at
         self.key_prefix = key_prefix
         self.account = account
@@ -71,5 +76,5 @@ class Mailer:
         )
 
     def _put(self, message: Outbound) -> None:
-        if self.store.enqueue(message, self.at):
+        if self.store.enqueue(message, self.at, may_exist=self.once):
             self.sent.append(message)

@@ -113,7 +113,7 @@ def repeated_request(ctx: MessageContext) -> bool:
     if existing is None:
         return False
     hour = ctx.now.astimezone(ctx.policy.tz).strftime("%Y%m%d%H")
-    reminder = Mailer(ctx.store, ctx.now, f"repeat:R{existing}:{hour}", ctx.event.account)
+    reminder = Mailer(ctx.store, ctx.now, f"repeat:R{existing}:{hour}", ctx.event.account, once=True)
     text = ctx.render("ticket_repeat", ref=f"R{existing}")
     if ctx.in_group and ctx.grid is not None:
         reminder.to_group(ctx.grid, "reply", text, key="1")

@@ -21,11 +21,12 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Insert, Table, and_, case, func, insert, or_
+from sqlalchemy import Connection, Executable, Insert, Table, and_, bindparam, case, func, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.events import MessageReceived, Outbound
+from storage import fastsql
 from storage.cache import RosterCache, detached_copy
 from storage.models import (
     CompGrid,
@@ -75,10 +76,12 @@ def _dialect_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.In
 
 
 @functools.cache
-def _insert_once_stmt(model: type[SQLModel], dialect: str, conflict: tuple[str, ...]) -> Insert:
+def _insert_once_stmt(
+    model: type[SQLModel], dialect: str, conflict: tuple[str, ...], returning: bool = True
+) -> Insert:
     table = _table(model)
-    ins = _dialect_insert(table, dialect)
-    return ins.on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+    stmt = _dialect_insert(table, dialect).on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt.returning(table.c.id) if returning else stmt
 
 
 @functools.cache
@@ -143,6 +146,21 @@ def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> 
     ).returning(table.c.id, table.c.day, table.c.status, table.c.entries)
 
 
+# Built once: the repeat check runs for every request (see storage/fastsql.py). The parameters
+# carry a None value only so the IN list can be rendered into plain parameters at compile time.
+_SAME_OPEN_REQUEST = (
+    select(Ticket.id)
+    .where(
+        col(Ticket.reporter_id) == bindparam("reporter", None),
+        col(Ticket.masked_text) == bindparam("text", None),
+        col(Ticket.status).in_(OPEN_TICKET_STATES),
+        col(Ticket.created_at) >= bindparam("since", None, type_=_table(Ticket).c.created_at.type),
+    )
+    .order_by(col(Ticket.id).desc())
+    .limit(1)
+)
+
+
 class Store:
     def __init__(self, session: Session, cache: RosterCache | None = None, *, deferred: bool = False) -> None:
         self.session = session
@@ -153,6 +171,7 @@ class Store:
         # insert-once statement must insert (all of them: the caller was told they were new).
         self._queued: dict[Insert, list[dict[str, Any]]] = {}
         self._expect_all: set[Insert] = set()
+        self._queued_keys: set[str] = set()  # `may_exist` outbox keys queued in this unit of work
 
     def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
         return load() if self.cache is None else self.cache.get(key, load)
@@ -173,16 +192,18 @@ class Store:
         """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
         connection = self.session.connection()
         stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict))
-        # Core on the session's connection: the ORM adds nothing for a plain insert, and the
-        # statement object is reused so SQLAlchemy's compiled cache hits every time.
-        row = connection.execute(stmt, values).first()
-        return None if row is None else int(row[0])
+        rows = self._run(connection, stmt, _row(model, values))
+        return int(rows[0][0]) if rows else None
+
+    @staticmethod
+    def _run(connection: Connection, stmt: Executable, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """One hot-path statement on the driver connection (see storage/fastsql.py)."""
+        return fastsql.execute(connection, fastsql.prepare(stmt, connection, values.keys()), values)
 
     def _insert(self, model: type[SQLModel], values: dict[str, Any]) -> int:
         """Insert one row now (model defaults filled in); return its id."""
-        row = self.session.connection().execute(_insert_stmt(model, True), _row(model, values)).first()
-        assert row is not None
-        return int(row[0])
+        rows = self._run(self.session.connection(), _insert_stmt(model, True), _row(model, values))
+        return int(rows[0][0])
 
     def _write(self, model: type[SQLModel], values: dict[str, Any]) -> None:
         """Insert a row nobody reads back in this unit of work: now, or queued when deferred."""
@@ -191,7 +212,7 @@ class Store:
         if self.deferred:
             self._queued.setdefault(stmt, []).append(row)
         else:
-            self.session.connection().execute(stmt, row)
+            self._run(self.session.connection(), stmt, row)
 
     def _write_once(
         self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str], expect_new: bool
@@ -201,8 +222,8 @@ class Store:
         if not self.deferred:
             return self._insert_once(model, values, conflict) is not None
         connection = self.session.connection()
-        stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict))
-        self._queued.setdefault(stmt, []).append(values)
+        stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict), returning=False)
+        self._queued.setdefault(stmt, []).append(_row(model, values))
         if expect_new:
             self._expect_all.add(stmt)
         return True
@@ -215,12 +236,10 @@ class Store:
         queued, self._queued = self._queued, {}
         connection = self.session.connection()
         for stmt, rows in queued.items():
-            if stmt in self._expect_all:
-                inserted = len(connection.execute(stmt, rows).all())
-                if inserted != len(rows):
-                    raise DeferredWriteConflict(f"{len(rows) - inserted} of {len(rows)} rows existed")
-            else:
-                connection.execute(stmt, rows)
+            # All rows of one statement have the same keys: `_row` completes them all alike.
+            inserted = fastsql.execute_many(connection, fastsql.prepare(stmt, connection, rows[0]), rows)
+            if stmt in self._expect_all and inserted != len(rows):
+                raise DeferredWriteConflict(f"{len(rows) - inserted} of {len(rows)} rows existed")
 
     def add(self, obj: SQLModel) -> None:
         self.session.add(obj)
@@ -254,14 +273,23 @@ class Store:
         """Which (account, platform id) pairs are recorded already: a batch's dedupe in one query."""
         if not keys:
             return set()
-        table = _table(InboundMessage)
-        # One equality pair per key, OR-ed: both backends then probe the unique index per key.
-        # (With `account IN … AND platform_id IN …` PostgreSQL may scan every row of the account;
-        # SQLite scans the table for a row-value IN.)
-        stmt = select(table.c.account, table.c.platform_id).where(
-            or_(*(and_(table.c.account == a, table.c.platform_id == p) for a, p in sorted(set(keys))))
-        )
-        return {(a, p) for a, p in self.session.connection().execute(stmt)}
+        by_account: dict[str, list[str]] = {}
+        for account, platform_id in set(keys):
+            by_account.setdefault(account, []).append(platform_id)
+        raw = fastsql.driver(self.session.connection())
+        seen: set[tuple[str, str]] = set()
+        # Per account, `platform_id IN (…)`: both backends probe the (account, platform_id) unique
+        # index once per id. Plain SQL: an OR of SQLAlchemy expressions cost ~10 ms to build.
+        for account, ids in by_account.items():
+            if self.session.connection().dialect.name == "postgresql":
+                sql = "SELECT platform_id FROM inboundmessage WHERE account = %s AND platform_id = ANY(%s)"
+                rows = raw.execute(sql, (account, ids)).fetchall()
+            else:
+                marks = ",".join("?" * len(ids))
+                sql = f"SELECT platform_id FROM inboundmessage WHERE account = ? AND platform_id IN ({marks})"
+                rows = raw.execute(sql, (account, *ids)).fetchall()
+            seen.update((account, platform_id) for (platform_id,) in rows)
+        return seen
 
     def inbound(self, inbound_id: int) -> InboundMessage | None:
         return self.session.get(InboundMessage, inbound_id)
@@ -503,9 +531,10 @@ class Store:
             "updated_at": at,
             "recalled": False,
         }
-        row = connection.execute(stmt, values).one()
+        ((report_id, _, status, entries),) = self._run(connection, stmt, values)
         # entries == 1: this report created the record (a missed record starts at 0 entries).
-        return PatrolMark(id=int(row[0]), day=row[1], status=row[2], first=row[3] == 1 and row[2] != "missed")
+        first = entries == 1 and status != "missed"
+        return PatrolMark(id=int(report_id), day=day, status=status, first=first)
 
     def add_patrol_entry(
         self,
@@ -558,14 +587,9 @@ class Store:
 
     def same_open_request(self, person_id: int, masked_text: str, since: datetime) -> int | None:
         """The id of this reporter's open ticket with the same text opened since `since`, if any."""
-        stmt = select(Ticket.id).where(
-            Ticket.reporter_id == person_id,
-            Ticket.masked_text == masked_text,
-            col(Ticket.status).in_(OPEN_TICKET_STATES),
-            col(Ticket.created_at) >= since,
-        )
-        found = self.session.exec(stmt.order_by(col(Ticket.id).desc()).limit(1)).first()
-        return None if found is None else int(found)
+        values = {"reporter": person_id, "text": masked_text, "since": since}
+        rows = self._run(self.session.connection(), _SAME_OPEN_REQUEST, values)
+        return int(rows[0][0]) if rows else None
 
     def open_tickets_of(self, person_id: int) -> list[Ticket]:
         stmt = select(Ticket).where(
@@ -640,12 +664,16 @@ class Store:
 
     # -- outbox --------------------------------------------------------------------------------
 
-    def enqueue(self, message: Outbound, at: datetime) -> bool:
+    def enqueue(self, message: Outbound, at: datetime, *, may_exist: bool = False) -> bool:
         """Write an outbound message; False when its dedupe key was enqueued before.
 
         Deferred, the row is queued and taken as new; `flush_writes` raises DeferredWriteConflict
-        if it was not, so a caller never acts on a wrong answer.
+        if it was not, so a caller never acts on a wrong answer. Keys that may legitimately exist
+        already (`may_exist`: "at most one reminder an hour") are looked up first instead, so an
+        expected repeat does not cost the whole batch a re-run.
         """
+        if self.deferred and may_exist and self._outbox_key_taken(message.dedupe_key):
+            return False
         return self._write_once(
             OutboxMessage,
             {
@@ -666,6 +694,15 @@ class Store:
             ("dedupe_key",),
             expect_new=True,
         )
+
+    def _outbox_key_taken(self, key: str) -> bool:
+        if key in self._queued_keys:
+            return True
+        stmt = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+        if self.session.exec(stmt).first() is not None:
+            return True
+        self._queued_keys.add(key)
+        return False
 
     def outbox(self, status: str | None = None) -> list[OutboxMessage]:
         self.flush_writes()

@@ -1,0 +1,99 @@
+"""Hot-path SQL: statements compiled once per dialect, run on the DB-API connection.
+
+SQLAlchemy Core costs 100–250 µs of Python per `execute` (cache key, parameter construction,
+result wrapping) — more than SQLite takes to run the statement, and most of a message's budget.
+The pipeline's few per-message statements (inbound insert, ticket insert, patrol upsert, the
+repeat check) and its per-batch executemany are therefore compiled ONCE by SQLAlchemy (so the SQL,
+quoting and type conversions are still SQLAlchemy's, from the same models) and then executed on the
+raw driver connection that the session's transaction already holds. Same connection, same
+transaction: commit and rollback stay with the session.
+
+Type conversion on the way in uses the compiled statement's own bind processors (aware datetimes
+to UTC, JSON, booleans), so a row written here is byte-for-byte what the ORM would write. Results
+come back raw: callers select only plain columns (ids, strings, integers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.sql import ClauseElement
+
+_Processors = tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One statement as the driver wants it: SQL text, parameter order, bind conversions."""
+
+    sql: str
+    keys: tuple[str, ...] | None  # positional drivers (sqlite3 "?"): the order; None: named
+    processors: _Processors
+    constants: Mapping[str, Any]  # parameters with values fixed in the statement (CASE ranks…)
+
+    def bind(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        if self.processors or self.constants:
+            values = {**self.constants, **values}
+            for name, process in self.processors:
+                if name in values:
+                    values[name] = process(values[name])
+        if self.keys is None:
+            return values
+        return tuple([values[key] for key in self.keys])
+
+
+_prepared: dict[tuple[ClauseElement, str, tuple[str, ...] | None], Prepared] = {}
+
+
+def prepare(stmt: ClauseElement, connection: Connection, keys: Iterable[str] | None = None) -> Prepared:
+    """`stmt` compiled for this connection's dialect (once; cached by statement identity).
+
+    `keys`: for an INSERT, the columns given (the others take their server defaults), as
+    SQLAlchemy compiles an insert for the parameters it is executed with.
+    """
+    columns = tuple(keys) if keys is not None else None
+    dialect = connection.dialect
+    cache_key = (stmt, dialect.name, columns)
+    found = _prepared.get(cache_key)
+    if found is None:
+        compiled = stmt.compile(
+            dialect=dialect,
+            column_keys=list(columns) if columns is not None else None,
+            compile_kwargs={"render_postcompile": True},  # IN (fixed list): plain parameters
+        )
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        processors = tuple(compiled._bind_processors.items())  # the compiled conversions
+        given = set(columns or ())
+        # Parameters that carry their own value (CASE ranks, IN lists, LIMIT): sent every time.
+        constants = {k: v for k, v in compiled.params.items() if k not in given and v is not None}
+        found = Prepared(str(compiled), order, processors, constants)  # type: ignore[arg-type]
+        _prepared[cache_key] = found
+    return found
+
+
+def driver(connection: Connection) -> Any:
+    """The DB-API connection under a SQLAlchemy connection (inside its current transaction)."""
+    return connection.connection.driver_connection
+
+
+def execute(connection: Connection, prepared: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one statement; its rows (RETURNING or SELECT), all fetched so the statement is done."""
+    cursor = driver(connection).execute(prepared.sql, prepared.bind(values))
+    if cursor.description is None:
+        return []
+    return [tuple(row) for row in cursor.fetchall()]
+
+
+def execute_many(connection: Connection, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Run one statement for many rows (sqlite3 steps it per row in C; psycopg pipelines them);
+    how many rows it changed in all (an INSERT … ON CONFLICT DO NOTHING: how many were new)."""
+    raw = driver(connection)
+    params = [prepared.bind(row) for row in rows]
+    if hasattr(raw, "executemany"):  # sqlite3
+        return int(raw.executemany(prepared.sql, params).rowcount)
+    with raw.cursor() as cursor:
+        cursor.executemany(prepared.sql, params)
+        return int(cursor.rowcount)
