@@ -111,7 +111,9 @@ class Pipeline:
         try:
             with self.session_factory() as session:
                 store = Store(session, self.cache, deferred=True)
-                seen = store.inbound_seen([(e.account, e.message_id) for e in events])
+                keys = [(e.account, e.message_id) for e in events]
+                seen = store.inbound_seen(keys)
+                store.reserve_inbound_ids(len(set(keys) - seen))
                 outcomes = []
                 for event in events:
                     key = (event.account, event.message_id)

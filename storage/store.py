@@ -90,6 +90,27 @@ def _insert_stmt(model: type[SQLModel], returning_id: bool) -> Insert:
     return insert(table).returning(table.c.id) if returning_id else insert(table)
 
 
+@functools.cache
+def _table_ranks() -> dict[str, int]:
+    return {table.name: rank for rank, table in enumerate(SQLModel.metadata.sorted_tables)}
+
+
+@functools.cache
+def _parent_tables_of(table_name: str) -> frozenset[str]:
+    """The tables a table's rows reference by foreign key."""
+    table = SQLModel.metadata.tables[table_name]
+    return frozenset(fk.column.table.name for fk in table.foreign_keys)
+
+
+def _parent_tables(model: type[SQLModel]) -> frozenset[str]:
+    return _parent_tables_of(_table(model).name)
+
+
+def _table_rank(stmt: Insert) -> int:
+    """Where an insert's table comes in foreign-key order (referenced tables first)."""
+    return _table_ranks()[stmt.table.name]  # type: ignore[attr-defined]
+
+
 _Defaults = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]
 
 
@@ -172,6 +193,7 @@ class Store:
         self._queued: dict[Insert, list[dict[str, Any]]] = {}
         self._expect_all: set[Insert] = set()
         self._queued_keys: set[str] = set()  # `may_exist` outbox keys queued in this unit of work
+        self._inbound_ids: list[int] = []  # ids reserved for this batch's inbound rows (deferred)
 
     def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
         return load() if self.cache is None else self.cache.get(key, load)
@@ -202,6 +224,7 @@ class Store:
 
     def _insert(self, model: type[SQLModel], values: dict[str, Any]) -> int:
         """Insert one row now (model defaults filled in); return its id."""
+        self._flush_parents(model)
         rows = self._run(self.session.connection(), _insert_stmt(model, True), _row(model, values))
         return int(rows[0][0])
 
@@ -228,33 +251,80 @@ class Store:
             self._expect_all.add(stmt)
         return True
 
-    def flush_writes(self) -> None:
-        """Send the queued rows, one executemany per statement. Raises DeferredWriteConflict when an
-        insert-once row that was reported new turns out to exist already."""
+    def _flush_parents(self, model: type[SQLModel]) -> None:
+        """Send the queued rows a row of `model` may reference (its inbound record, its ticket),
+        so the row can be written now; other queues keep waiting for the batch's commit."""
         if not self._queued:
             return
-        queued, self._queued = self._queued, {}
+        parents = _parent_tables(model)
+        if any(stmt.table.name in parents for stmt in self._queued):  # type: ignore[attr-defined]
+            self.flush_writes(parents)
+
+    def flush_writes(self, tables: frozenset[str] | None = None) -> None:
+        """Send the queued rows (of `tables`, default all), one executemany per statement. Raises
+        DeferredWriteConflict when an insert-once row that was reported new turns out to exist."""
+        if not self._queued:
+            return
+        if tables is None:
+            queued, self._queued = self._queued, {}
+        else:  # only these; a queued parent of theirs (a ticket's inbound record) goes too
+            wanted = {t.name for t in SQLModel.metadata.sorted_tables if t.name in tables}
+            wanted |= {name for t in wanted for name in _parent_tables_of(t)}
+            queued = {s: r for s, r in self._queued.items() if s.table.name in wanted}  # type: ignore[attr-defined]
+            self._queued = {s: r for s, r in self._queued.items() if s not in queued}
         connection = self.session.connection()
-        for stmt, rows in queued.items():
+        # Parents before children (inbound records before the entries and tickets citing them),
+        # whatever order the queues were started in.
+        for stmt, rows in sorted(queued.items(), key=lambda item: _table_rank(item[0])):
             # All rows of one statement have the same keys: `_row` completes them all alike.
             inserted = fastsql.execute_many(connection, fastsql.prepare(stmt, connection, rows[0]), rows)
             if stmt in self._expect_all and inserted != len(rows):
                 raise DeferredWriteConflict(f"{len(rows) - inserted} of {len(rows)} rows existed")
 
     def add(self, obj: SQLModel) -> None:
+        self._flush_parents(type(obj))
         self.session.add(obj)
         self.session.flush()
 
     # -- inbound -------------------------------------------------------------------------------
 
+    def reserve_inbound_ids(self, count: int) -> None:
+        """Take ids for the next `count` inbound records, so a batch can queue its inserts (sent as
+        one executemany before commit) and still tell handlers each record's id at once.
+
+        PostgreSQL: from the table's sequence (safe with other writers). SQLite: after the largest
+        id; the service's BEGIN IMMEDIATE makes this transaction the only writer. Without it a
+        concurrent insert makes the batch fail on the primary key and re-run one message at a time.
+        """
+        if count <= 0:
+            return
+        connection = self.session.connection()
+        raw = fastsql.driver(connection)
+        if connection.dialect.name == "postgresql":
+            sql = "SELECT nextval(pg_get_serial_sequence('inboundmessage', 'id')) FROM generate_series(1, %s)"
+            self._inbound_ids = [int(i) for (i,) in raw.execute(sql, (count,)).fetchall()]
+        else:
+            (top,) = raw.execute("SELECT coalesce(max(id), 0) FROM inboundmessage").fetchone()
+            self._inbound_ids = list(range(int(top) + 1, int(top) + 1 + count))
+        self._inbound_ids.reverse()  # popped from the end, in order
+
     def insert_inbound(self, event: MessageReceived, text: str, **fields: Any) -> int | None:
         """Record an inbound message; None when this platform id was seen before (a duplicate).
 
         `fields` are further columns known at insert time (kind, masked_text, parsed, person_id...).
+        With ids reserved (a deferred batch whose ids were checked new) the row is queued and its
+        reserved id returned; `flush_writes` raises DeferredWriteConflict if it turns out stored.
         """
-        return self._insert_once(
-            InboundMessage,
-            {
+        values = self._inbound_values(event, text, fields)
+        if self.deferred and self._inbound_ids:
+            values["id"] = self._inbound_ids.pop()
+            self._write_once(InboundMessage, values, ("account", "platform_id"), expect_new=True)
+            return int(values["id"])
+        return self._insert_once(InboundMessage, values, ("account", "platform_id"))
+
+    @staticmethod
+    def _inbound_values(event: MessageReceived, text: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return {
                 **fields,
                 "account": event.account,
                 "platform_id": event.message_id,
@@ -265,9 +335,7 @@ class Store:
                 "received_at": event.at,
                 "image_path": event.image_path,
                 "parsed": fields.get("parsed", {}),
-            },
-            ("account", "platform_id"),
-        )
+            }
 
     def inbound_seen(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (account, platform id) pairs are recorded already: a batch's dedupe in one query."""
@@ -292,9 +360,22 @@ class Store:
         return seen
 
     def inbound(self, inbound_id: int) -> InboundMessage | None:
+        self.flush_writes()
         return self.session.get(InboundMessage, inbound_id)
 
+    def last_grid_of_sender(self, sender_id: str) -> int | None:
+        """The micro-grid whose group this contact last spoke in, if any."""
+        self.flush_writes()
+        stmt = (
+            select(InboundMessage.micro_grid_id)
+            .where(InboundMessage.sender_id == sender_id, col(InboundMessage.micro_grid_id).is_not(None))
+            .order_by(col(InboundMessage.id).desc())
+            .limit(1)
+        )
+        return self.session.exec(stmt).first()
+
     def inbound_by_platform_id(self, account: str, platform_id: str) -> InboundMessage | None:
+        self.flush_writes()
         stmt = select(InboundMessage).where(
             InboundMessage.account == account, InboundMessage.platform_id == platform_id
         )
