@@ -33,16 +33,20 @@ class Prepared:
     keys: tuple[str, ...] | None  # positional drivers (sqlite3 "?"): the order; None: named
     processors: _Processors
     constants: Mapping[str, Any]  # parameters with values fixed in the statement (CASE ranks…)
+    # Positional drivers: per parameter (name, conversion or None), in order — `bind` is one pass.
+    plan: tuple[tuple[str, Callable[[Any], Any] | None], ...] = ()
 
     def bind(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        if self.keys is not None:
+            if self.constants:
+                values = {**self.constants, **values}
+            return tuple([values[k] if p is None else p(values[k]) for k, p in self.plan])
         if self.processors or self.constants:
             values = {**self.constants, **values}
             for name, process in self.processors:
                 if name in values:
                     values[name] = process(values[name])
-        if self.keys is None:
-            return values
-        return tuple([values[key] for key in self.keys])
+        return values
 
 
 _prepared: dict[tuple[ClauseElement, str, tuple[str, ...] | None], Prepared] = {}
@@ -59,7 +63,7 @@ def prepare(stmt: ClauseElement, connection: Connection, keys: Iterable[str] | N
     cache_key = (stmt, dialect.name, columns)
     found = _prepared.get(cache_key)
     if found is None:
-        compiled = stmt.compile(
+        compiled: Any = stmt.compile(  # a SQLCompiler: positiontup, binds, _bind_processors
             dialect=dialect,
             column_keys=list(columns) if columns is not None else None,
             compile_kwargs={"render_postcompile": True},  # IN (fixed list): plain parameters
@@ -69,7 +73,9 @@ def prepare(stmt: ClauseElement, connection: Connection, keys: Iterable[str] | N
         given = set(columns or ())
         # Parameters that carry their own value (CASE ranks, IN lists, LIMIT): sent every time.
         constants = {k: v for k, v in compiled.params.items() if k not in given and v is not None}
-        found = Prepared(str(compiled), order, processors, constants)  # type: ignore[arg-type]
+        convert = dict(processors)
+        plan = tuple((key, convert.get(key)) for key in order) if order is not None else ()
+        found = Prepared(str(compiled), order, processors, constants, plan)
         _prepared[cache_key] = found
     return found
 

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection, Executable, Insert, Table, and_, bindparam, case, func, insert, or_
+from sqlalchemy import ClauseElement, Connection, Insert, Table, and_, bindparam, case, func, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -108,7 +108,7 @@ def _parent_tables(model: type[SQLModel]) -> frozenset[str]:
 
 def _table_rank(stmt: Insert) -> int:
     """Where an insert's table comes in foreign-key order (referenced tables first)."""
-    return _table_ranks()[stmt.table.name]  # type: ignore[attr-defined]
+    return _table_ranks()[stmt.table.name]
 
 
 _Defaults = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]
@@ -182,6 +182,18 @@ _SAME_OPEN_REQUEST = (
 )
 
 
+_PERSON = _table(Person)
+_PERSON_BY_CONTACT = select(*_PERSON.columns).where(_PERSON.c.wechat_id == bindparam("contact", None))
+_PERSON_BOOLS = frozenset(c.name for c in _PERSON.columns if c.type.python_type is bool)
+
+
+def _person_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """A raw `person` row as Person's fields (SQLite gives 0/1 for booleans)."""
+    return {
+        c.name: bool(v) if c.name in _PERSON_BOOLS else v for c, v in zip(_PERSON.columns, row, strict=True)
+    }
+
+
 class Store:
     def __init__(self, session: Session, cache: RosterCache | None = None, *, deferred: bool = False) -> None:
         self.session = session
@@ -218,7 +230,7 @@ class Store:
         return int(rows[0][0]) if rows else None
 
     @staticmethod
-    def _run(connection: Connection, stmt: Executable, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _run(connection: Connection, stmt: ClauseElement, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         """One hot-path statement on the driver connection (see storage/fastsql.py)."""
         return fastsql.execute(connection, fastsql.prepare(stmt, connection, values.keys()), values)
 
@@ -257,7 +269,7 @@ class Store:
         if not self._queued:
             return
         parents = _parent_tables(model)
-        if any(stmt.table.name in parents for stmt in self._queued):  # type: ignore[attr-defined]
+        if any(stmt.table.name in parents for stmt in self._queued):
             self.flush_writes(parents)
 
     def flush_writes(self, tables: frozenset[str] | None = None) -> None:
@@ -268,9 +280,8 @@ class Store:
         if tables is None:
             queued, self._queued = self._queued, {}
         else:  # only these; a queued parent of theirs (a ticket's inbound record) goes too
-            wanted = {t.name for t in SQLModel.metadata.sorted_tables if t.name in tables}
-            wanted |= {name for t in wanted for name in _parent_tables_of(t)}
-            queued = {s: r for s, r in self._queued.items() if s.table.name in wanted}  # type: ignore[attr-defined]
+            wanted = tables | {name for t in tables for name in _parent_tables_of(t)}
+            queued = {s: r for s, r in self._queued.items() if s.table.name in wanted}
             self._queued = {s: r for s, r in self._queued.items() if s not in queued}
         connection = self.session.connection()
         # Parents before children (inbound records before the entries and tickets citing them),
@@ -325,17 +336,17 @@ class Store:
     @staticmethod
     def _inbound_values(event: MessageReceived, text: str, fields: dict[str, Any]) -> dict[str, Any]:
         return {
-                **fields,
-                "account": event.account,
-                "platform_id": event.message_id,
-                "chat": str(event.chat),
-                "room_id": event.room_id,
-                "sender_id": event.sender_id,
-                "text": text,
-                "received_at": event.at,
-                "image_path": event.image_path,
-                "parsed": fields.get("parsed", {}),
-            }
+            **fields,
+            "account": event.account,
+            "platform_id": event.message_id,
+            "chat": str(event.chat),
+            "room_id": event.room_id,
+            "sender_id": event.sender_id,
+            "text": text,
+            "received_at": event.at,
+            "image_path": event.image_path,
+            "parsed": fields.get("parsed", {}),
+        }
 
     def inbound_seen(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (account, platform id) pairs are recorded already: a batch's dedupe in one query."""
@@ -458,8 +469,13 @@ class Store:
         return self._person_by_contact(contact_id, False)
 
     def _person_by_contact(self, contact_id: str, copy: bool) -> Person | None:
-        person = self.session.exec(select(Person).where(Person.wechat_id == contact_id)).first()
-        return detached_copy(person) if person is not None and copy else person
+        # Raw first: most contacts asked about here are new (no row), and a copy needs no ORM.
+        rows = self._run(self.session.connection(), _PERSON_BY_CONTACT, {"contact": contact_id})
+        if not rows:
+            return None
+        if copy:
+            return Person(**_person_fields(rows[0]))
+        return self.session.get(Person, rows[0][0])
 
     def person_by_name(self, name: str) -> Person | None:
         stmt = select(Person).where(
@@ -469,6 +485,8 @@ class Store:
 
     def unbound_roster_person(self, display_name: str) -> Person | None:
         """A roster person with this WeChat name whose contact id is not known yet."""
+        if display_name not in self._cached(("unbound names",), self._unbound_names):
+            return None  # the common case (a resident), answered without a query
         stmt = select(Person).where(
             col(Person.is_resident).is_(False),
             col(Person.wechat_id).is_(None),
@@ -476,16 +494,24 @@ class Store:
         )
         return self.session.exec(stmt).first()
 
+    def _unbound_names(self) -> frozenset[str]:
+        """Names and WeChat names of roster people whose contact id is not known yet."""
+        stmt = select(Person.name, Person.wechat_name).where(
+            col(Person.is_resident).is_(False), col(Person.wechat_id).is_(None)
+        )
+        return frozenset(n for pair in self.session.exec(stmt) for n in pair if n)
+
     def bind_contact(self, person: Person, contact_id: str) -> None:
         person.wechat_id = contact_id
         self.add(person)
         self._forget(("contact", contact_id))
+        self._forget(("unbound names",))
 
     def ensure_resident(self, contact_id: str, display_name: str) -> Person:
         person = self._person_by_contact(contact_id, False)
         if person is not None:
             return person
-        self._insert_once(
+        new_id = self._insert_once(
             Person,
             {
                 "code": f"res:{contact_id}"[:64],
@@ -499,7 +525,9 @@ class Store:
             ("code",),
         )
         self._forget(("contact", contact_id))
-        found = self._person_by_contact(contact_id, False)
+        found = (
+            self._person_by_contact(contact_id, False) if new_id is None else self.session.get(Person, new_id)
+        )
         assert found is not None
         return found
 
