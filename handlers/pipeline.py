@@ -113,6 +113,7 @@ class Pipeline:
                 store = Store(session, self.cache, deferred=True)
                 keys = [(e.account, e.message_id) for e in events]
                 seen = store.inbound_seen(keys)
+                store.defer_foreign_keys()
                 store.reserve_inbound_ids(len(set(keys) - seen))
                 outcomes = []
                 for event in events:

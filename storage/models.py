@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -56,6 +56,13 @@ SQLModel.metadata.naming_convention = {
 
 def _ts(nullable: bool = False, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _message_fk() -> ForeignKey:
+    """A row's inbound message. DEFERRABLE (checked at once unless a transaction says otherwise):
+    the pipeline's group commit sends a batch's inbound records as one insert at the end, after
+    the tickets and entries citing them, and defers the check to commit (migration 0003)."""
+    return ForeignKey("inboundmessage.id", deferrable=True, initially="IMMEDIATE")
 
 
 class Community(SQLModel, table=True):
@@ -160,7 +167,7 @@ class PatrolEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="patrolreport.id", index=True)
-    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    message_id: int | None = Field(default=None, sa_column_args=[_message_fk()])
     person_id: int | None = Field(default=None, foreign_key="person.id")
     kind: str = Field(max_length=16)
     category: str | None = Field(default=None, max_length=32)
@@ -176,7 +183,7 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
     reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
-    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    message_id: int | None = Field(default=None, sa_column_args=[_message_fk()])
     category: str = Field(default="other", max_length=32)
     grade: str = Field(default="A", max_length=1)
     building: int | None = None
@@ -215,7 +222,7 @@ class Incident(SQLModel, table=True):
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
     community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
     reporter_id: int | None = Field(default=None, foreign_key="person.id")
-    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    message_id: int | None = Field(default=None, sa_column_args=[_message_fk()])
     category: str = Field(default="other", max_length=32)
     location: str = ""
     masked_text: str = ""

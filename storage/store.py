@@ -206,6 +206,7 @@ class Store:
         self._expect_all: set[Insert] = set()
         self._queued_keys: set[str] = set()  # `may_exist` outbox keys queued in this unit of work
         self._inbound_ids: list[int] = []  # ids reserved for this batch's inbound rows (deferred)
+        self._fk_deferred = False  # foreign keys checked at commit: queued parents may wait
 
     def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
         return load() if self.cache is None else self.cache.get(key, load)
@@ -266,7 +267,7 @@ class Store:
     def _flush_parents(self, model: type[SQLModel]) -> None:
         """Send the queued rows a row of `model` may reference (its inbound record, its ticket),
         so the row can be written now; other queues keep waiting for the batch's commit."""
-        if not self._queued:
+        if not self._queued or self._fk_deferred:
             return
         parents = _parent_tables(model)
         if any(stmt.table.name in parents for stmt in self._queued):
@@ -298,6 +299,20 @@ class Store:
         self.session.flush()
 
     # -- inbound -------------------------------------------------------------------------------
+
+    def defer_foreign_keys(self) -> None:
+        """Check foreign keys at commit, not per statement, for the rest of this transaction: a
+        ticket may then be written before the queued inbound record it cites (the records go in
+        one executemany at the end). PostgreSQL: the deferrable constraints of migration 0003;
+        SQLite: all of them, until commit or rollback."""
+        connection = self.session.connection()
+        sql = (
+            "SET CONSTRAINTS ALL DEFERRED"
+            if connection.dialect.name == "postgresql"
+            else "PRAGMA defer_foreign_keys = ON"
+        )
+        fastsql.driver(connection).execute(sql)
+        self._fk_deferred = True
 
     def reserve_inbound_ids(self, count: int) -> None:
         """Take ids for the next `count` inbound records, so a batch can queue its inserts (sent as
