@@ -35,6 +35,8 @@ class Prepared:
     constants: Mapping[str, Any]  # parameters with values fixed in the statement (CASE ranks…)
     # Positional drivers: per parameter (name, conversion or None), in order — `bind` is one pass.
     plan: tuple[tuple[str, Callable[[Any], Any] | None], ...] = ()
+    # A SELECT's result conversions per column (None: as the driver gives it), for `execute_typed`.
+    results: tuple[Callable[[Any], Any] | None, ...] = ()
 
     def bind(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         if self.keys is not None:
@@ -75,7 +77,10 @@ def prepare(stmt: ClauseElement, connection: Connection, keys: Iterable[str] | N
         constants = {k: v for k, v in compiled.params.items() if k not in given and v is not None}
         convert = dict(processors)
         plan = tuple((key, convert.get(key)) for key in order) if order is not None else ()
-        found = Prepared(str(compiled), order, processors, constants, plan)
+        results = tuple(
+            entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
+        )
+        found = Prepared(str(compiled), order, processors, constants, plan, results)
         _prepared[cache_key] = found
     return found
 
@@ -91,6 +96,18 @@ def execute(connection: Connection, prepared: Prepared, values: Mapping[str, Any
     if cursor.description is None:
         return []
     return [tuple(row) for row in cursor.fetchall()]
+
+
+def execute_typed(
+    connection: Connection, prepared: Prepared, values: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """`execute` with each column converted as SQLAlchemy would (aware datetimes, JSON, booleans)."""
+    rows = driver(connection).execute(prepared.sql, prepared.bind(values)).fetchall()
+    convert = prepared.results
+    return [
+        tuple([v if f is None or v is None else f(v) for f, v in zip(convert, row, strict=True)])
+        for row in rows
+    ]
 
 
 def execute_many(connection: Connection, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:

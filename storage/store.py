@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from pydantic_core import PydanticUndefined
 from sqlalchemy import ClauseElement, Connection, Insert, Table, and_, bindparam, case, func, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.events import MessageReceived, Outbound
@@ -181,6 +183,9 @@ _SAME_OPEN_REQUEST = (
     .limit(1)
 )
 
+
+_TICKET_BY_ID = select(*_table(Ticket).columns).where(_table(Ticket).c.id == bindparam("id", None))
+_TICKET_COLUMNS = tuple(c.name for c in _table(Ticket).columns)
 
 _PERSON = _table(Person)
 _PERSON_BY_CONTACT = select(*_PERSON.columns).where(_PERSON.c.wechat_id == bindparam("contact", None))
@@ -690,7 +695,24 @@ class Store:
     # -- tickets -------------------------------------------------------------------------------
 
     def ticket(self, ticket_id: int) -> Ticket | None:
-        return self.session.get(Ticket, ticket_id)
+        """A ticket, attached to the session (changes to it are saved by `add`).
+
+        Read on the driver connection and attached as a loaded object: `session.get` spent
+        ~0.3 ms of ORM machinery on it, and every ticket command starts here.
+        """
+        loaded = self.session.identity_map.get(identity_key(Ticket, ticket_id))
+        if loaded is not None:
+            return loaded
+        connection = self.session.connection()
+        rows = fastsql.execute_typed(
+            connection, fastsql.prepare(_TICKET_BY_ID, connection), {"id": ticket_id}
+        )
+        if not rows:
+            return None
+        ticket = Ticket(**dict(zip(_TICKET_COLUMNS, rows[0], strict=True)))
+        make_transient_to_detached(ticket)  # as if loaded: later changes are tracked as updates
+        self.session.add(ticket)
+        return ticket
 
     def open_ticket(self, **fields: Any) -> int:
         """Insert a new ticket (Ticket columns as keywords); return its id, the "R12" of replies."""
