@@ -120,3 +120,24 @@ def execute_many(connection: Connection, prepared: Prepared, rows: Sequence[Mapp
     with raw.cursor() as cursor:
         cursor.executemany(prepared.sql, params)
         return int(cursor.rowcount)
+
+
+def execute_batches(
+    connection: Connection, batches: Sequence[tuple[Prepared, Sequence[Mapping[str, Any]]]]
+) -> list[int]:
+    """`execute_many` for several statements in order; rows changed by each. On PostgreSQL all of
+    them go in one pipeline: one round trip for the lot instead of one per statement."""
+    raw = driver(connection)
+    if hasattr(raw, "executemany"):  # sqlite3: no round trips to save
+        return [execute_many(connection, prepared, rows) for prepared, rows in batches]
+    cursors = []
+    with raw.pipeline():
+        for prepared, rows in batches:
+            cursor = raw.cursor()
+            cursor.executemany(prepared.sql, [prepared.bind(row) for row in rows])
+            cursors.append(cursor)
+    # Counts are known once the pipeline has synced, i.e. after the block.
+    counts = [int(cursor.rowcount) for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return counts

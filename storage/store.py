@@ -292,9 +292,10 @@ class Store:
         connection = self.session.connection()
         # Parents before children (inbound records before the entries and tickets citing them),
         # whatever order the queues were started in.
-        for stmt, rows in sorted(queued.items(), key=lambda item: _table_rank(item[0])):
-            # All rows of one statement have the same keys: `_row` completes them all alike.
-            inserted = fastsql.execute_many(connection, fastsql.prepare(stmt, connection, rows[0]), rows)
+        ordered = sorted(queued.items(), key=lambda item: _table_rank(item[0]))
+        # All rows of one statement have the same keys: `_row` completes them all alike.
+        batches = [(fastsql.prepare(stmt, connection, rows[0]), rows) for stmt, rows in ordered]
+        for (stmt, rows), inserted in zip(ordered, fastsql.execute_batches(connection, batches), strict=True):
             if stmt in self._expect_all and inserted != len(rows):
                 raise DeferredWriteConflict(f"{len(rows) - inserted} of {len(rows)} rows existed")
 
