@@ -22,7 +22,7 @@ ROSTER_LOCK = 0x67726964  # "grid": the advisory lock key for applying a roster
 
 
 def policy_from_roster(roster: Roster) -> WorkflowPolicy:
-    return roster.policy.to_workflow()
+    return roster.workflow_policy()
 
 
 @dataclass

@@ -51,7 +51,7 @@ import re
 import reprlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -296,6 +296,17 @@ class Policy(_Model):
         )
 
 
+class IdentityPolicy(_Model):
+    """How a chat contact becomes a roster person whose `wechat_id` is not in the roster.
+
+    false (default): only with proof — the person sends `#认领 <6位认领码>` (codes: `gridbot roster
+    codes`). true: by WeChat display name on first sight — convenient for demos and trials, but
+    whoever first speaks under a leader's name becomes the leader.
+    """
+
+    claim_by_name: bool = False
+
+
 # ---------------------------------------------------------------------------------------------
 # people and the hierarchy
 # ---------------------------------------------------------------------------------------------
@@ -392,6 +403,7 @@ class Roster(_Model):
     communities: Annotated[list[CommunitySpec], Field(min_length=1)]
     admins: list[str] = Field(default_factory=list)  # people who may bind groups (#绑定)
     policy: Policy = Field(default_factory=Policy)
+    identity: IdentityPolicy = Field(default_factory=IdentityPolicy)
 
     _by_key: dict[str, RosterPerson] = PrivateAttr(default_factory=dict)
     _by_name: dict[str, list[RosterPerson]] = PrivateAttr(default_factory=dict)
@@ -413,6 +425,10 @@ class Roster(_Model):
         if found is None:
             raise KeyError(ref)
         return found
+
+    def workflow_policy(self) -> WorkflowPolicy:
+        """What the handlers use: the `policy` section and the `identity` switch."""
+        return replace(self.policy.to_workflow(), claim_by_name=self.identity.claim_by_name)
 
     def micro_grids(self) -> Iterator[tuple[CommunitySpec, CompGridSpec, MicroGridSpec]]:
         for community in self.communities:
@@ -447,7 +463,7 @@ class Roster(_Model):
 def _known_keys() -> set[str]:
     models: list[type[BaseModel]] = [
         Roster, RosterPerson, CommunitySpec, CompGridSpec, MicroGridSpec, SupervisorRef, Policy,
-        PatrolPolicy, EscalationPolicy, GradingPolicy, TicketPolicy, PointsPolicy,
+        PatrolPolicy, EscalationPolicy, GradingPolicy, TicketPolicy, PointsPolicy, IdentityPolicy,
     ]  # fmt: skip
     return {name for model in models for name in model.model_fields}
 
@@ -1437,6 +1453,7 @@ __all__ = [
     "ApplySummary",
     "CommunitySpec",
     "CompGridSpec",
+    "IdentityPolicy",
     "MicroGridSpec",
     "Policy",
     "Roster",

@@ -1,17 +1,25 @@
-"""Commands that are not about one ticket or incident: help, stats, bind, and unknown words."""
+"""Commands that are not about one ticket or incident: help, stats, bind, claim, and unknown words."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from handlers import identity
 from handlers.context import MessageContext
+from handlers.outbox import Mailer
 from handlers.router import Router
 from storage.models import CompGrid, MicroGrid, PatrolReport, Ticket
 
 router = Router("commands")
+
+CLAIM_CODE = re.compile(rf"[0-9]{{{identity.CLAIM_DIGITS}}}")
+CLAIM_SEPARATORS = re.compile(r"[\s\-‐-―－]+")
+MAX_CLAIM_FAILURES = 5  # wrong codes per contact and day; then no more tries until tomorrow
 
 
 @router.message(kind="command", command="help")
@@ -36,6 +44,51 @@ async def bind(ctx: MessageContext) -> None:
     ctx.store.bind_room(grid, ctx.event.room_id, ctx.event.room_topic)
     ctx.grid = grid
     ctx.reply("reply", ctx.render("bound", grid=grid.name))
+
+
+@router.message(kind="command", command="claim")
+async def claim(ctx: MessageContext) -> None:
+    """`#认领 123456`: a roster person whose contact id is not known proves who they are with the
+    claim code their supervisor gave them (handlers/identity.py). The code is never repeated."""
+    person = ctx.sender.person
+    if not person.is_resident:
+        ctx.reply_private("reply", ctx.render("claim_already", name=person.name))
+        return
+    contact = ctx.event.sender_id
+    prefix = f"claim-fail:{identity.contact_tag(contact)}:{ctx.today():%Y%m%d}"
+    fail_keys = [f"{prefix}:{n}" for n in range(1, MAX_CLAIM_FAILURES + 1)]
+    locked_key = f"{prefix}:locked"
+    taken = identity.outbox_keys_taken(ctx.store, [*fail_keys, locked_key])
+    failures = sum(key in taken for key in fail_keys)
+    keyed = Mailer(ctx.store, ctx.now, prefix, ctx.event.account)
+    if failures >= MAX_CLAIM_FAILURES:  # checked before the code: a locked contact learns nothing
+        if locked_key not in taken:
+            keyed.to_person(person, "reply", ctx.render("claim_locked"), key="locked")
+        ctx.mailer.sent += keyed.sent
+        ctx.notes.append("claim locked")
+        return
+    raw = ctx.parsed.args.text if ctx.parsed.args else ""
+    code = CLAIM_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
+    if not CLAIM_CODE.fullmatch(code):
+        ctx.reply_private("reply", ctx.render("claim_format"))
+        return
+    claimed = identity.person_for_code(ctx.store, code, ctx.event.sender_name)
+    if claimed is None:
+        failures += 1
+        left = MAX_CLAIM_FAILURES - failures
+        text = ctx.render("claim_wrong", left=left) if left else ctx.render("claim_locked")
+        keyed.to_person(person, "reply", text, key=str(failures))
+        ctx.mailer.sent += keyed.sent
+        ctx.notes.append("claim failed")
+        return
+    identity.bind_claimed(ctx.store, claimed, contact)
+    label = identity.role_label(ctx.store, claimed, ctx.grid)
+    key = "claim_done_group" if ctx.in_group and ctx.grid is not None else "claim_done"
+    ctx.reply("reply", ctx.render(key, name=claimed.name, role=label))
+    notice = ctx.render("claim_done_notice", name=claimed.name, role=label)
+    for supervisor in identity.supervisors_to_alert(ctx.store, claimed, ctx.grid):
+        ctx.mailer.to_person(supervisor, "claim_alert", notice)
+    ctx.notes.append(f"claimed {claimed.code}")
 
 
 def scope_grids(ctx: MessageContext) -> tuple[str, list[MicroGrid]]:

@@ -156,7 +156,7 @@ class Pipeline:
             if event.room_id or event.room_topic
             else None
         )
-        person = resolve_person(store, event, grid)
+        person = resolve_person(store, event, grid, self.services)
         if grid is None:
             grid = resolve_grid(store, event, person)
         sender = sender_of(store, person, grid)

@@ -39,3 +39,7 @@ class WorkflowPolicy:
     due_soon_hours: int = 4
     overdue_chase: time = time(10, 0)
     max_text_chars: int = 4000  # longer messages are stored whole but summarised to this length
+    # Identity (roster section `identity`): False = a roster person whose contact id is not known
+    # is bound only with their claim code (`#认领 123456`, see handlers/identity.py); True = the
+    # old convenience for demos and trials: bound by WeChat display name on first sight.
+    claim_by_name: bool = False

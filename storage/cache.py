@@ -47,6 +47,10 @@ class RosterCache:
         self._data[key] = value
         return value
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Cache a fact this process knows without asking (e.g. a person it just created)."""
+        self._data[key] = value
+
     def forget(self, key: Hashable) -> None:
         self._data.pop(key, None)
 

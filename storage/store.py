@@ -213,7 +213,8 @@ class Store:
         self._inbound_ids: list[int] = []  # ids reserved for this batch's inbound rows (deferred)
         self._fk_deferred = False  # foreign keys checked at commit: queued parents may wait
 
-    def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
+    def cached(self, key: Hashable, load: Callable[[], T]) -> T:
+        """A roster-derived fact from the process cache (loaded on a miss; always without one)."""
         return load() if self.cache is None else self.cache.get(key, load)
 
     def _forget(self, key: Hashable | None = None) -> None:
@@ -506,7 +507,7 @@ class Store:
 
     def unbound_roster_person(self, display_name: str) -> Person | None:
         """A roster person with this WeChat name whose contact id is not known yet."""
-        if display_name not in self._cached(("unbound names",), self._unbound_names):
+        if display_name not in self.cached(("unbound names",), self._unbound_names):
             return None  # the common case (a resident), answered without a query
         stmt = select(Person).where(
             col(Person.is_resident).is_(False),
@@ -550,6 +551,10 @@ class Store:
             self._person_by_contact(contact_id, False) if new_id is None else self.session.get(Person, new_id)
         )
         assert found is not None
+        if new_id is not None and self.cache is not None:
+            # Someone just created holds no role anywhere: spare the two look-ups that follow.
+            self.cache.put(("roles", new_id), [])
+            self.cache.put(("supervisor", new_id), [])
         return found
 
     def grid_roles(self, person_id: int) -> list[GridRole]:
@@ -557,14 +562,14 @@ class Store:
             rows = self.session.exec(select(GridRole).where(GridRole.person_id == person_id))
             return [detached_copy(r) for r in rows] if self.cache is not None else list(rows)
 
-        return self._cached(("roles", person_id), load)
+        return self.cached(("roles", person_id), load)
 
     def supervisor_rows(self, person_id: int) -> list[Supervisor]:
         def load() -> list[Supervisor]:
             rows = self.session.exec(select(Supervisor).where(Supervisor.person_id == person_id))
             return [detached_copy(r) for r in rows] if self.cache is not None else list(rows)
 
-        return self._cached(("supervisor", person_id), load)
+        return self.cached(("supervisor", person_id), load)
 
     def grid_staff(self, grid_id: int) -> list[tuple[Person, str]]:
         """(person, role) of a micro-grid's team, leaders first."""
@@ -592,7 +597,7 @@ class Store:
         return out
 
     def grid_leader(self, grid_id: int) -> Person | None:
-        return self._cached(("leader", grid_id), lambda: self._grid_leader(grid_id))
+        return self.cached(("leader", grid_id), lambda: self._grid_leader(grid_id))
 
     def _grid_leader(self, grid_id: int) -> Person | None:
         staff = self.grid_staff(grid_id)
@@ -606,7 +611,7 @@ class Store:
             comp = self.comp_grid(grid.comp_grid_id)
             return None if comp is None else comp.community_id
 
-        return self._cached(("community", grid.comp_grid_id), load)
+        return self.cached(("community", grid.comp_grid_id), load)
 
     def supervisors_at(self, level: int, grid: MicroGrid | None, community_id: int | None) -> list[Person]:
         """Supervisors of one level responsible for a grid (level 1: its comprehensive grid)."""

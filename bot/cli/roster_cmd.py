@@ -7,6 +7,7 @@ Phone numbers are only ever printed masked (138****5678).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("file", metavar="FILE", help=FILE_HELP)
     imp.add_argument("--url", help=URL_HELP)
     imp.set_defaults(func=_import)
+
+    codes = actions.add_parser(
+        "codes",
+        help="列出未认领人员的认领码 / list claim codes of roster people not yet bound to WeChat",
+        description="列出花名册中尚未绑定微信号的人员及其 6 位认领码（手机号打码）。把认领码当面或电话"
+        "交给本人，由其私聊机器人发送「#认领 认领码」。认领码由密钥算出：环境变量 GRIDBOT_SECRET，"
+        "否则为 SQLite 数据库旁的 secret.key（PostgreSQL：$GRIDBOT_DATA_DIR/secret.key）；须与运行中的"
+        "服务相同 / list each unbound roster person's claim code; the secret must be the service's.",
+    )
+    codes.add_argument(
+        "names", nargs="*", metavar="NAME", help="只列这些人（姓名、微信名或编码）/ only these"
+    )
+    codes.add_argument("--url", help=URL_HELP)
+    codes.set_defaults(func=_codes)
 
     def _help(_args: argparse.Namespace) -> int:
         parser.print_help()
@@ -127,4 +142,42 @@ def _import(args: argparse.Namespace) -> int:
     print(f"花名册 {args.file} 已导入 {where}（数据库版本 {revision}）/ imported")
     for line in summarize(roster) + summary.lines():
         print(line)
+    return 0
+
+
+def _codes(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from config.roster import mask_phone
+    from handlers.identity import ENV_SECRET, claim_codes, claim_secret, secret_file
+    from storage.db import describe_url, make_engine, resolve_url
+    from storage.store import Store
+
+    url = resolve_url(args.url)
+    wanted = set(args.names)
+    try:
+        engine = make_engine(args.url)
+        try:
+            secret = claim_secret(url)
+            with Session(engine) as session:
+                rows = claim_codes(Store(session), secret)
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"读取失败 / cannot read ({describe_url(url)}): {error_reason(exc)}", file=sys.stderr)
+        return 1
+    if wanted:
+        rows = [r for r in rows if wanted & {r.person.name, r.person.wechat_name, r.person.code}]
+    source = f"环境变量 {ENV_SECRET}" if os.environ.get(ENV_SECRET) else f"文件 {secret_file(url)}"
+    print(f"未认领微信号的花名册人员 {len(rows)} 人（{describe_url(url)}；认领码密钥：{source}）")
+    if not rows:
+        return 0
+    print("请当面或电话把认领码交给本人，由其私聊机器人发送「#认领 认领码」；不要发到群里。")
+    print("姓名\t角色\t手机\t认领码")
+    for row in rows:
+        name = row.person.name
+        if row.person.wechat_name and row.person.wechat_name != name:
+            name += f"（微信名 {row.person.wechat_name}）"
+        print(f"{name}\t{row.role}\t{mask_phone(row.person.phone) or '—'}\t{row.code}")
     return 0

@@ -16,7 +16,9 @@ from sqlalchemy import Engine, func, inspect
 from sqlmodel import Session, SQLModel, col, select
 
 from config.roster import apply_roster, validate_roster
+from handlers.identity import claim_code
 from handlers.pipeline import MAX_STORED_CHARS
+from handlers.policy import WorkflowPolicy
 from storage.models import InboundMessage, OutboxMessage, Person, Ticket
 from tests.hardening.helpers import outbox_leaks
 from tests.workflow.harness import DEMO_ROSTER, Chat
@@ -233,23 +235,27 @@ async def test_impostor_first_with_wechat_id_configured(engine: Engine) -> None:
     assert any("已由" in o.text for o in outcome.outbound), [o.text for o in outcome.outbound]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="identity by display name on first sight: with no wechat_id in the roster, whoever first "
-    "speaks in the grid's group under the leader's WeChat name is bound as the leader "
-    "(handlers/identity.py resolve_person/_may_claim) and can #接单/#办结; the real leader then becomes a "
-    "resident. Mitigation: bind only on a confirmation step (#绑定 with a one-time code sent by a "
-    "supervisor / the dashboard), or require wechat_id for leaders and supervisors, and at least "
-    "alert the grid's supervisors when a roster identity is claimed by display name.",
-)
-async def test_impostor_first_without_wechat_id(roster_loaded: Engine) -> None:
-    chat = Chat(roster_loaded)
+async def test_impostor_first_without_wechat_id(
+    roster_loaded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No wechat_id in the roster and the production default (claim code required): whoever speaks
+    first under the leader's name stays a resident; the real leader proves herself with her code."""
+    monkeypatch.setenv("GRIDBOT_SECRET", "hostile-test-secret")
+    chat = Chat(roster_loaded, WorkflowPolicy())  # identity.claim_by_name: false
     await _open_ticket(chat)
     await chat.pipeline.handle(_impostor_event(chat, "大家好"))  # before the real leader ever spoke
     await chat.pipeline.handle(_impostor_event(chat, "#接单 R1"))
     outcome = await chat.pipeline.handle(_impostor_event(chat, "#办结 R1 已修复"))
     assert outcome.error is None
-    # observed today: the impostor is bound as 张丽, accepts and closes R1, and the real 张丽 is
-    # then refused (「您暂无权限」) — she has become a resident of her own grid.
     with Session(roster_loaded) as s:
         assert s.exec(select(Ticket)).one().status not in DONE
+        fake = s.exec(select(Person).where(Person.wechat_id == "wx:fake")).one()
+        assert fake.is_resident
+        leader = s.exec(select(Person).where(Person.code == "张丽-0103")).one()
+        assert leader.wechat_id is None
+    assert [m.to_id for m in chat.outbox("claim_hint")] == ["wx:fake"]
+    # The real leader, with the code her supervisor gave her, gets her role (and R1) back.
+    code = claim_code(b"hostile-test-secret", leader)
+    await chat.private(LEADER, f"#认领 {code}")
+    outcome = await chat.group(TOPIC, LEADER, "#接单 R1")
+    assert any("已由" in o.text for o in outcome.outbound), [o.text for o in outcome.outbound]

@@ -25,6 +25,9 @@ T = TypeVar("T", bound=SQLModel)
 
 DEMO_ROSTER = Path(__file__).resolve().parents[2] / "config" / "demo_roster.yaml"
 START = datetime(2026, 11, 23, 8, 0, tzinfo=SHANGHAI)  # a Monday
+# The demo roster's identity rule (`identity.claim_by_name: true`): roster people are recognised
+# by display name on first sight. Pass a policy without it to test claim codes.
+DEMO_POLICY = WorkflowPolicy(claim_by_name=True)
 
 
 class Chat:
@@ -33,7 +36,7 @@ class Chat:
     def __init__(self, engine: Engine, policy: WorkflowPolicy | None = None, start: datetime = START) -> None:
         self.engine = engine
         self.clock = VirtualClock(start)
-        self.services = Services(clock=self.clock, policy=policy or WorkflowPolicy(), texts=Templates())
+        self.services = Services(clock=self.clock, policy=policy or DEMO_POLICY, texts=Templates())
         self.pipeline = Pipeline(self.session, self.services)
         self._ids = itertools.count(1)
 
