@@ -8,6 +8,7 @@ Texts that may leave the record are stored masked (`masked_text`); the raw text 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,6 +35,25 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"aware datetime required, got {value!r}")
         utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # SQLite: the check, the shift to UTC and SQLAlchemy's storage format in one function
+        # (the generic chain of two processors and a %-dict was a tenth of a message's binding).
+        def to_sqlite(value: Any) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise ValueError(f"aware datetime required, got {value!r}")
+            u = value.astimezone(UTC)
+            return (
+                f"{u.year:04d}-{u.month:02d}-{u.day:02d} "
+                f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}"
+            )
+
+        return to_sqlite
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

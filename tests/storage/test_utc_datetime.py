@@ -1,0 +1,45 @@
+"""UTCDateTime's fused SQLite bind processor writes what SQLAlchemy's own chain would write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
+
+from storage.models import UTCDateTime
+
+DIALECT = sqlite.dialect()
+TYPE = UTCDateTime()
+FUSED = TYPE.dialect_impl(DIALECT).bind_processor(DIALECT)
+STORAGE = sqlite.DATETIME().bind_processor(DIALECT)
+
+
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 1, 1)),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_same_text_as_sqlalchemy(naive: datetime, offset_minutes: int) -> None:
+    value = naive.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    assert FUSED is not None and STORAGE is not None
+    assert FUSED(value) == STORAGE(TYPE.process_bind_param(value, DIALECT))
+
+
+def test_text_sorts_as_time() -> None:
+    assert FUSED is not None
+    early = FUSED(datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=8))))
+    late = FUSED(datetime(2026, 11, 23, 0, 0, 0, 1, tzinfo=UTC))
+    assert early == "2026-11-23 00:00:00.000000" and early < late
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 11, 23, 8, 0), "2026-11-23", 0])
+def test_naive_or_non_datetime_refused(bad: object) -> None:
+    assert FUSED is not None
+    with pytest.raises(ValueError, match="aware datetime required"):
+        FUSED(bad)
+
+
+def test_none_passes() -> None:
+    assert FUSED is not None and FUSED(None) is None
