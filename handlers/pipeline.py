@@ -114,6 +114,7 @@ class Pipeline:
                 keys = [(e.account, e.message_id) for e in events]
                 seen = store.inbound_seen(keys)
                 store.defer_foreign_keys()
+                store.expect_senders([e.sender_id for e in events])
                 store.reserve_inbound_ids(len(set(keys) - seen))
                 outcomes = []
                 for event in events:

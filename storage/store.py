@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
@@ -199,6 +199,24 @@ def _person_fields(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+REQUESTS_SLACK = timedelta(hours=1)  # loaded a little further back: later messages ask for less
+
+
+@dataclass(slots=True)
+class _OpenRequests:
+    """Open tickets by (reporter, text), loaded for a batch's senders and kept current by it."""
+
+    since: datetime
+    by_text: dict[tuple[int, str], list[tuple[int, datetime]]] = field(default_factory=dict)
+
+    def add(self, reporter_id: int, masked_text: str, ticket_id: int, created_at: datetime) -> None:
+        self.by_text.setdefault((reporter_id, masked_text), []).append((ticket_id, created_at))
+
+    def find(self, reporter_id: int, masked_text: str, since: datetime) -> int | None:
+        ids = [t for t, at in self.by_text.get((reporter_id, masked_text), ()) if at >= since]
+        return max(ids) if ids else None
+
+
 class Store:
     def __init__(self, session: Session, cache: RosterCache | None = None, *, deferred: bool = False) -> None:
         self.session = session
@@ -212,6 +230,10 @@ class Store:
         self._queued_keys: set[str] = set()  # `may_exist` outbox keys queued in this unit of work
         self._inbound_ids: list[int] = []  # ids reserved for this batch's inbound rows (deferred)
         self._fk_deferred = False  # foreign keys checked at commit: queued parents may wait
+        # A batch's senders (`expect_senders`) and, once asked, their open requests: the repeat
+        # check then needs no query per request. None: not loaded, or invalid (a ticket changed).
+        self._senders: frozenset[str] = frozenset()
+        self._requests: _OpenRequests | None = None
 
     def cached(self, key: Hashable, load: Callable[[], T]) -> T:
         """A roster-derived fact from the process cache (loaded on a miss; always without one)."""
@@ -301,6 +323,8 @@ class Store:
                 raise DeferredWriteConflict(f"{len(rows) - inserted} of {len(rows)} rows existed")
 
     def add(self, obj: SQLModel) -> None:
+        if isinstance(obj, Ticket):
+            self._requests = None  # a status may have changed: ask the database from now on
         self._flush_parents(type(obj))
         self.session.add(obj)
         self.session.flush()
@@ -722,7 +746,10 @@ class Store:
 
     def open_ticket(self, **fields: Any) -> int:
         """Insert a new ticket (Ticket columns as keywords); return its id, the "R12" of replies."""
-        return self._insert(Ticket, fields)
+        ticket_id = self._insert(Ticket, fields)
+        if self._requests is not None and fields.get("status", "open") in OPEN_TICKET_STATES:
+            self._requests.add(fields["reporter_id"], fields["masked_text"], ticket_id, fields["created_at"])
+        return ticket_id
 
     def add_ticket_event(
         self, ticket: Ticket | int, at: datetime, actor_id: int | None, action: str, note: str = ""
@@ -737,11 +764,38 @@ class Store:
         stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
         return list(self.session.exec(stmt))
 
+    def expect_senders(self, contact_ids: Sequence[str]) -> None:
+        """The contacts whose messages this unit of work handles (a batch): what the Store may
+        load for all of them at once when first asked about one."""
+        self._senders = frozenset(contact_ids)
+        self._requests = None
+
     def same_open_request(self, person_id: int, masked_text: str, since: datetime) -> int | None:
         """The id of this reporter's open ticket with the same text opened since `since`, if any."""
+        if self._senders and self._requests is None:
+            self._requests = self._load_open_requests(since - REQUESTS_SLACK)
+        if self._requests is not None and since >= self._requests.since:
+            return self._requests.find(person_id, masked_text, since)
         values = {"reporter": person_id, "text": masked_text, "since": since}
         rows = self._run(self.session.connection(), _SAME_OPEN_REQUEST, values)
         return int(rows[0][0]) if rows else None
+
+    def _load_open_requests(self, since: datetime) -> _OpenRequests:
+        """Open tickets opened since `since` by the batch's senders, in one query."""
+        ticket = _table(Ticket)
+        stmt = (
+            select(ticket.c.id, ticket.c.reporter_id, ticket.c.masked_text, ticket.c.created_at)
+            .join(_PERSON, _PERSON.c.id == ticket.c.reporter_id)
+            .where(
+                col(_PERSON.c.wechat_id).in_(sorted(self._senders)),
+                col(ticket.c.status).in_(OPEN_TICKET_STATES),
+                ticket.c.created_at >= since,
+            )
+        )
+        found = _OpenRequests(since)
+        for ticket_id, reporter_id, masked_text, created_at in self.session.connection().execute(stmt):
+            found.add(reporter_id, masked_text, ticket_id, created_at)
+        return found
 
     def open_tickets_of(self, person_id: int) -> list[Ticket]:
         stmt = select(Ticket).where(
@@ -822,9 +876,10 @@ class Store:
         Deferred, the row is queued and taken as new; `flush_writes` raises DeferredWriteConflict
         if it was not, so a caller never acts on a wrong answer. Keys that may legitimately exist
         already (`may_exist`: "at most one reminder an hour") are looked up first instead, so an
-        expected repeat does not cost the whole batch a re-run.
+        expected repeat costs a batch no re-run (nor a PostgreSQL sequence value: batched and
+        one-by-one runs then give the same ids).
         """
-        if self.deferred and may_exist and self._outbox_key_taken(message.dedupe_key):
+        if may_exist and self._outbox_key_taken(message.dedupe_key):
             return False
         return self._write_once(
             OutboxMessage,

@@ -54,10 +54,13 @@ def script(chat: Chat) -> list[InboundEvent]:
     ticket_msg = say(RESIDENT, "5号楼2单元楼道灯坏了，晚上黑乎乎的")
     photo = say(RESIDENT, "[图片]")
     events[-1] = dataclasses.replace(photo, image_path="photos/p1.jpg")
+    say(RESIDENT, ticket_msg.text)  # impatience: folds into R1, one reminder
     say(LEADER, "#接单 R1")
     say("王小明", "哈哈，谢谢网格长")
+    say(RESIDENT, ticket_msg.text)  # again within the hour: folded, no second reminder
     say(LEADER, "3号楼楼道堆放的纸箱已清理")
     say(LEADER, "#办结 R1 已换新灯泡")
+    say(RESIDENT, ticket_msg.text)  # R1 is closed now: this is a new ticket
     say(RESIDENT, "#评价 R1 5")
     say(RESIDENT, "#查询", topic=None)
     say(LEADER, "下午复查一遍，无情况")
