@@ -1,14 +1,20 @@
 """The store: every query and write the workflow makes, over one SQLAlchemy session.
 
-One Store lives for one unit of work (one inbound message, one scheduled job run); the caller
-commits. Inserts that must happen once (inbound dedupe, outbox dedupe keys, points) use
-INSERT … ON CONFLICT DO NOTHING so a duplicate costs no exception and no rollback.
+One Store lives for one unit of work (one inbound message, one scheduled job run, or a batch of
+messages under group commit); the caller commits. Inserts that must happen once (inbound dedupe,
+outbox dedupe keys, points) use INSERT … ON CONFLICT DO NOTHING so a duplicate costs no exception
+and no rollback.
 
-Hot-path writes are Core statements built once per table and dialect (SQLAlchemy's compiled cache
-then hits every time); no ORM object is built or flushed for a row nobody reads back. A Store made
-with `deferred=True` (the pipeline's group commit) queues the write-only rows — outbox, points,
-ticket events, patrol entries, alerts — and sends each table's queue as one executemany in
-`flush_writes()`, called before commit and before any read of those tables.
+Hot-path statements are compiled once by SQLAlchemy and run on the driver connection
+(storage/fastsql.py): no ORM object is built or flushed for a row nobody reads back, and no
+per-call SQLAlchemy work is paid for the few statements every message makes.
+
+A Store made with `deferred=True` (the pipeline's group commit) queues the write-only rows —
+inbound records, outbox, points, ticket events, patrol entries, alerts — and sends each table's
+queue as one executemany in `flush_writes()` (one PostgreSQL pipeline for all of them), called
+before commit and before any read of those tables. Inbound records get ids reserved up front
+(`reserve_inbound_ids`) so handlers can cite them at once, and foreign keys are checked at commit
+(`defer_foreign_keys`); the batch's senders' open requests are read once (`expect_senders`).
 """
 
 from __future__ import annotations
