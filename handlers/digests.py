@@ -18,12 +18,16 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, true
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from handlers.common import fmt_day
 from handlers.context import Services
@@ -200,8 +204,112 @@ def load_directory(store: Store, scope: Scope) -> dict[int, GridInfo]:
     return directory
 
 
-def _in_scope(directory: dict[int, GridInfo], scope: Scope) -> list[GridInfo]:
-    return [g for g in directory.values() if scope.covers(g.community_id, g.comp_grid_id)]
+@dataclass(frozen=True, slots=True)
+class _Directory:
+    """The grid directory indexed by comprehensive grid and community, built once per run.
+
+    Cutting a scope then costs its comprehensive grids rather than a `Scope.covers` test of every
+    grid in the city per supervisor (1,221 supervisors × 10,000 grids was the digest's whole cost).
+    Comprehensive grids are kept in roster order; their grids are contiguous in the directory, so
+    concatenating them in that order gives exactly the directory's grid order."""
+
+    grids: dict[int, GridInfo]
+    comp_grids: dict[int, tuple[GridInfo, ...]]  # comp id -> its active grids, roster order
+    community_comps: dict[int, tuple[int, ...]]  # community id -> its comp ids, roster order
+    comp_rank: dict[int, int]  # comp id -> position in roster order
+
+    @classmethod
+    def build(cls, grids: dict[int, GridInfo]) -> _Directory:
+        comp_grids: dict[int, list[GridInfo]] = defaultdict(list)
+        community_comps: dict[int, list[int]] = defaultdict(list)
+        for g in grids.values():
+            if g.comp_grid_id not in comp_grids:
+                community_comps[g.community_id].append(g.comp_grid_id)
+            comp_grids[g.comp_grid_id].append(g)
+        return cls(
+            grids,
+            {c: tuple(members) for c, members in comp_grids.items()},
+            {c: tuple(comps) for c, comps in community_comps.items()},
+            {c: rank for rank, c in enumerate(comp_grids)},
+        )
+
+    def comps_in(self, scope: Scope) -> list[int]:
+        """The comprehensive grids with active grids in `scope`, in roster order."""
+        if scope.everything:
+            return list(self.comp_grids)
+        chosen = {c for c in scope.comp_grid_ids if c in self.comp_rank}
+        for community in scope.community_ids:
+            chosen.update(self.community_comps.get(community, ()))
+        return sorted(chosen, key=self.comp_rank.__getitem__)
+
+    def by_community(self, comps: Sequence[int]) -> list[tuple[int, tuple[int, ...]]]:
+        """`comps` (roster order) grouped by community, communities in roster order."""
+        groups: dict[int, list[int]] = defaultdict(list)
+        for c in comps:
+            groups[self.comp_grids[c][0].community_id].append(c)
+        return [(community, tuple(members)) for community, members in groups.items()]
+
+    def first(self, comp_id: int) -> GridInfo:
+        return self.comp_grids[comp_id][0]
+
+
+Agg = TypeVar("Agg")
+
+
+@dataclass(slots=True)
+class _Rollup(Generic[Agg]):
+    """Per-comprehensive-grid aggregates, built once, and per-community ones summed from them, so a
+    community's message merges its few comp aggregates and a street's its community aggregates.
+
+    `merge` must give what `leaf` would give over the concatenated grids (parts arrive in roster
+    order), which keeps every figure, and every tie order, as a grid-by-grid pass would have it."""
+
+    directory: _Directory
+    leaf: Callable[[Sequence[GridInfo]], Agg]
+    merge: Callable[[Sequence[Agg]], Agg]
+    _comps: dict[int, Agg] = field(default_factory=dict)
+    _communities: dict[int, Agg] = field(default_factory=dict)
+
+    def comp(self, comp_id: int) -> Agg:
+        if comp_id not in self._comps:
+            self._comps[comp_id] = self.leaf(self.directory.comp_grids[comp_id])
+        return self._comps[comp_id]
+
+    def community(self, community_id: int, comps: tuple[int, ...]) -> Agg:
+        """The aggregate over `comps` of one community: cached when they are the whole community
+        (a scope may also hold only some comprehensive grids of a community)."""
+        whole = comps == self.directory.community_comps[community_id]
+        if whole and community_id in self._communities:
+            return self._communities[community_id]
+        agg = self.merge([self.comp(c) for c in comps])
+        if whole:
+            self._communities[community_id] = agg
+        return agg
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut(Generic[Agg]):
+    """One scope cut from a rollup: its comp and community aggregates and their total, in roster order."""
+
+    comps: list[tuple[GridInfo, Agg]]  # (the comp's first grid, for its names; aggregate)
+    communities: list[tuple[GridInfo, Agg]]
+    total: Agg
+
+    @classmethod
+    def of(cls, rollup: _Rollup[Agg], scope: Scope) -> _Cut[Agg]:
+        directory = rollup.directory
+        comps = directory.comps_in(scope)
+        groups = directory.by_community(comps)
+        communities = [(directory.first(cs[0]), rollup.community(c, cs)) for c, cs in groups]
+        return cls(
+            [(directory.first(c), rollup.comp(c)) for c in comps],
+            communities,
+            rollup.merge([agg for _, agg in communities]),
+        )
+
+    def name(self, scope: Scope, texts: Templates) -> str:
+        # scope_name reads only comp-level fields, so one grid per comprehensive grid suffices.
+        return scope_name([g for g, _ in self.comps], scope, texts)
 
 
 def scope_name(grids: Sequence[GridInfo], scope: Scope, texts: Templates) -> str:
@@ -264,35 +372,54 @@ class _Points:
 
 @dataclass(slots=True)
 class _PointsBook:
-    """Points earned in a window, per person and community, with where each person works."""
+    """Points earned in a window, per person and community, with where each person works.
+
+    Rows are bucketed once by community and by comprehensive grid, so `top` reads only the rows a
+    scope can count instead of every row of the window per supervisor."""
 
     rows: list[_Points]
     person_comps: dict[int, set[int]]  # person -> comprehensive grids of their micro-grid roles
     comp_community: dict[int, int]
+    _by_community: dict[int | None, list[int]] = field(init=False)  # row indexes
+    _by_comp: dict[int, list[int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._by_community = defaultdict(list)
+        self._by_comp = defaultdict(list)
+        for i, row in enumerate(self.rows):
+            self._by_community[row.community_id].append(i)
+            for comp in self.person_comps.get(row.person_id, ()):
+                if self._comp_counts(row, comp):
+                    self._by_comp[comp].append(i)
 
     def top(self, scope: Scope, n: int) -> tuple[Contributor, ...]:
         totals: dict[int, int] = defaultdict(int)
         names: dict[int, str] = {}
-        for row in self.rows:
-            if self._counts(row, scope):
-                totals[row.person_id] += row.points
-                names[row.person_id] = row.name
+        for i in self._rows_in(scope):
+            row = self.rows[i]
+            totals[row.person_id] += row.points
+            names[row.person_id] = row.name
         ranked = sorted(
             (Contributor(pid, names[pid], pts) for pid, pts in totals.items() if pts > 0),
             key=lambda c: (-c.points, c.name, c.person_id),
         )
         return tuple(ranked[:n])
 
-    def _counts(self, row: _Points, scope: Scope) -> bool:
-        if scope.covers(row.community_id):
-            return True
+    def _rows_in(self, scope: Scope) -> Iterable[int]:
+        """Indexes of the rows `scope` counts, each once (a row may sit in several buckets)."""
+        if scope.everything:
+            return range(len(self.rows))
+        picked: set[int] = set()
+        for community in scope.community_ids:
+            picked.update(self._by_community.get(community, ()))
+        for comp in scope.comp_grid_ids:
+            picked.update(self._by_comp.get(comp, ()))
+        return picked
+
+    def _comp_counts(self, row: _Points, comp: int) -> bool:
         # A comprehensive-grid scope: the person works in one of its micro-grids, and the points
         # were earned in that grid's community (or carry no community at all).
-        return any(
-            comp in scope.comp_grid_ids
-            and (row.community_id is None or row.community_id == self.comp_community.get(comp))
-            for comp in self.person_comps.get(row.person_id, ())
-        )
+        return row.community_id is None or row.community_id == self.comp_community.get(comp)
 
 
 def _load_points(store: Store, start: datetime, end: datetime, directory: dict[int, GridInfo]) -> _PointsBook:
@@ -439,6 +566,48 @@ class _IncidentRow:
     acked_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class _DayAgg:
+    """One day's figures summed over some grids: a comprehensive grid, a community, a scope."""
+
+    grids: int = 0
+    zero: int = 0
+    basic: int = 0
+    major: int = 0
+    missing: tuple[tuple[int, str], ...] = ()  # (reports over the past week, grid name), worst first
+    new: Counter[tuple[str, str]] = field(default_factory=Counter)  # (category, grade) -> count
+    closed: int = 0
+    in_time: int = 0
+    overdue: int = 0
+    oldest: tuple[tuple[datetime, int, int], ...] = ()  # (deadline, ticket id, grid id), oldest first
+
+    def patrol(self, name: str) -> PatrolCount:
+        missing = tuple(grid for _, grid in self.missing)
+        return PatrolCount(name, self.grids, self.zero, self.basic, self.major, missing)
+
+
+def _merge_days(parts: Sequence[_DayAgg]) -> _DayAgg:
+    """Parts arrive in roster order, each already sorted: a stable sort of their concatenation
+    orders ties exactly as one sort over all their grids would (and Counter keeps first-seen key
+    order, which decides the order of equally common categories)."""
+    new: Counter[tuple[str, str]] = Counter()
+    for p in parts:
+        new.update(p.new)
+    oldest = sorted(chain.from_iterable(p.oldest for p in parts))
+    return _DayAgg(
+        grids=sum(p.grids for p in parts),
+        zero=sum(p.zero for p in parts),
+        basic=sum(p.basic for p in parts),
+        major=sum(p.major for p in parts),
+        missing=tuple(sorted(chain.from_iterable(p.missing for p in parts), key=itemgetter(0))),
+        new=new,
+        closed=sum(p.closed for p in parts),
+        in_time=sum(p.in_time for p in parts),
+        overdue=sum(p.overdue for p in parts),
+        oldest=tuple(oldest[:OLDEST_OVERDUE]),
+    )
+
+
 @dataclass(slots=True)
 class _DayData:
     """One day's raw aggregates for a set of grids; `figures` cuts one scope out of them."""
@@ -446,75 +615,101 @@ class _DayData:
     day: date
     as_of: datetime
     required: bool
-    directory: dict[int, GridInfo]
+    directory: _Directory
     grids: dict[int, _GridDay]
     oldest: list[tuple[int, int, datetime]]  # (ticket id, grid id, deadline), a few per grid
     incidents: list[_IncidentRow]
     points: _PointsBook
     texts: Templates
+    _rollup: _Rollup[_DayAgg] = field(init=False)
+    _oldest_by_grid: dict[int, list[tuple[datetime, int, int]]] = field(init=False)
+    _incidents_by_comp: dict[int, list[int]] = field(init=False)  # indexes into `incidents`
+    _incidents_by_community: dict[int | None, list[int]] = field(init=False)  # no micro-grid named
+
+    def __post_init__(self) -> None:
+        self._rollup = _Rollup(self.directory, self._leaf, _merge_days)
+        self._oldest_by_grid = defaultdict(list)
+        for tid, gid, deadline in self.oldest:
+            self._oldest_by_grid[gid].append((deadline, tid, gid))
+        self._incidents_by_comp = defaultdict(list)
+        self._incidents_by_community = defaultdict(list)
+        for i, row in enumerate(self.incidents):
+            if row.grid_id is None:
+                self._incidents_by_community[row.community_id].append(i)
+            elif row.grid_id in self.directory.grids:  # an inactive grid's incident reaches no one
+                self._incidents_by_comp[self.directory.grids[row.grid_id].comp_grid_id].append(i)
 
     def figures(self, scope: Scope) -> DailyFigures:
-        grids = _in_scope(self.directory, scope)
-        ids = {g.id for g in grids}
-        days = [self.grids[g.id] for g in grids]
-        new = Counter[tuple[str, str]]()
-        for d in days:
-            new.update(d.new)
+        cut = _Cut.of(self._rollup, scope)
+        total = cut.total
         by_category: Counter[str] = Counter()
         by_grade: Counter[str] = Counter()
-        for (category, grade), n in new.items():
+        for (category, grade), n in total.new.items():
             by_category[category] += n
             by_grade[grade] += n
         return DailyFigures(
             day=self.day,
-            scope_name=scope_name(grids, scope, self.texts),
+            scope_name=cut.name(scope, self.texts),
             required=self.required,
-            total=self._patrol("", grids),
-            by_community=self._patrol_by(grids, lambda g: (g.community_id, g.community_name)),
-            by_comp_grid=self._patrol_by(grids, lambda g: (g.comp_grid_id, g.comp_name)),
+            total=total.patrol(""),
+            by_community=tuple(agg.patrol(g.community_name) for g, agg in cut.communities),
+            by_comp_grid=tuple(agg.patrol(g.comp_name) for g, agg in cut.comps),
             new_by_category=dict(by_category.most_common()),
             new_by_grade={grade: by_grade.get(grade, 0) for grade in sorted({*GRADES, *by_grade})},
-            closed=sum(d.closed for d in days),
-            closed_in_time=sum(d.in_time for d in days),
-            overdue=sum(d.overdue for d in days),
-            oldest_overdue=self._oldest(ids),
-            incidents=self._incidents(scope, ids),
+            closed=total.closed,
+            closed_in_time=total.in_time,
+            overdue=total.overdue,
+            oldest_overdue=tuple(
+                OverdueTicket(f"R{tid}", self.directory.grids[gid].name, deadline, self.as_of - deadline)
+                for deadline, tid, gid in total.oldest
+            ),
+            incidents=self._incidents(scope, [g.comp_grid_id for g, _ in cut.comps]),
             top=self.points.top(scope, DAILY_TOP),
         )
 
-    def _patrol(self, name: str, grids: Sequence[GridInfo]) -> PatrolCount:
-        statuses = Counter(self.grids[g.id].status for g in grids)
+    def _leaf(self, grids: Sequence[GridInfo]) -> _DayAgg:
+        days = [self.grids[g.id] for g in grids]
+        statuses = Counter(d.status for d in days)
         # Worst first: of today's missing grids, those that reported least over the past week.
         missing = sorted(
-            (g for g in grids if self.grids[g.id].status not in REPORTED),
-            key=lambda g: self.grids[g.id].recent_reports,
+            (
+                (d.recent_reports, g.name)
+                for g, d in zip(grids, days, strict=True)
+                if d.status not in REPORTED
+            ),
+            key=itemgetter(0),
         )
-        return PatrolCount(
-            name, len(grids), statuses["zero"], statuses["basic"], statuses["major"],
-            tuple(g.name for g in missing),
-        )  # fmt: skip
-
-    def _patrol_by(
-        self, grids: Sequence[GridInfo], unit: Callable[[GridInfo], tuple[int, str]]
-    ) -> tuple[PatrolCount, ...]:
-        groups: dict[tuple[int, str], list[GridInfo]] = defaultdict(list)
-        for g in grids:
-            groups[unit(g)].append(g)
-        return tuple(self._patrol(name, members) for (_, name), members in groups.items())
-
-    def _oldest(self, ids: set[int]) -> tuple[OverdueTicket, ...]:
-        rows = sorted((r for r in self.oldest if r[1] in ids), key=lambda r: (r[2], r[0]))
-        return tuple(
-            OverdueTicket(f"R{tid}", self.directory[gid].name, deadline, self.as_of - deadline)
-            for tid, gid, deadline in rows[:OLDEST_OVERDUE]
+        new: Counter[tuple[str, str]] = Counter()
+        for d in days:
+            new.update(d.new)
+        oldest = sorted(row for g in grids for row in self._oldest_by_grid.get(g.id, ()))
+        return _DayAgg(
+            grids=len(grids),
+            zero=statuses["zero"],
+            basic=statuses["basic"],
+            major=statuses["major"],
+            missing=tuple(missing),
+            new=new,
+            closed=sum(d.closed for d in days),
+            in_time=sum(d.in_time for d in days),
+            overdue=sum(d.overdue for d in days),
+            oldest=tuple(oldest[:OLDEST_OVERDUE]),
         )
 
-    def _incidents(self, scope: Scope, ids: set[int]) -> tuple[IncidentFact, ...]:
+    def _incidents(self, scope: Scope, comps: Sequence[int]) -> tuple[IncidentFact, ...]:
+        """Incidents in the scope's grids, and those naming only a community the scope covers."""
+        if scope.everything:
+            picked: Iterable[int] = sorted(
+                i for bucket in (*self._incidents_by_comp.values(), *self._incidents_by_community.values())
+                for i in bucket
+            )  # fmt: skip
+        else:
+            chosen = [i for c in comps for i in self._incidents_by_comp.get(c, ())]
+            chosen += [i for c in scope.community_ids for i in self._incidents_by_community.get(c, ())]
+            picked = sorted(chosen)  # back to time order
         facts = []
-        for row in self.incidents:
-            seen = row.grid_id in ids if row.grid_id is not None else scope.covers(row.community_id)
-            if not seen:
-                continue
+        for i in picked:
+            row = self.incidents[i]
             minutes = None
             if row.acked_at is not None:
                 minutes = max(0, round((row.acked_at - row.created_at).total_seconds() / 60))
@@ -542,7 +737,7 @@ def _load_day(
         day=day,
         as_of=as_of,
         required=_patrol_required(services, day),
-        directory=directory,
+        directory=_Directory.build(directory),
         grids=grids,
         oldest=oldest,
         incidents=_load_incidents(store, start, end),
@@ -620,42 +815,69 @@ def _fill_closed(
             grids[gid].closed, grids[gid].in_time = n, ok
 
 
-def _overdue_at(as_of: datetime) -> ColumnElement[bool]:
+def _overdue_halves(as_of: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Open past its deadline at `as_of`, read so that a re-run for a past day gives that day's
-    answer: a ticket resolved after `as_of` was still open then."""
-    return and_(
+    answer: a ticket resolved after `as_of` was still open then.
+
+    Two disjoint predicates rather than one OR: "still open" is served by the (status, deadline)
+    index and "resolved since" by resolved_at's, whereas the OR made SQLite read every ticket of
+    the grids in scope. The second half leaves out the open states so that a ticket reopened after
+    its resolution (open, with a resolved_at) is counted once, by the first."""
+    common = (
         col(Ticket.recalled).is_(False),
         col(Ticket.created_at) < as_of,
         col(Ticket.deadline) < as_of,
-        or_(
-            col(Ticket.status).in_(OVERDUE_STATES),
-            and_(col(Ticket.resolved_at).is_not(None), col(Ticket.resolved_at) >= as_of),
-        ),
     )
+    still_open = and_(col(Ticket.status).in_(OVERDUE_STATES), *common)
+    resolved_since = and_(
+        col(Ticket.resolved_at) >= as_of, col(Ticket.status).not_in(OVERDUE_STATES), *common
+    )
+    return still_open, resolved_since
 
 
 def _fill_overdue(
     store: Store, grids: dict[int, _GridDay], as_of: datetime, in_scope: GridIds
 ) -> list[tuple[int, int, datetime]]:
-    """Overdue counts per grid, and each grid's few oldest overdue tickets (a ROW_NUMBER window keeps
-    the rows fetched bounded by grids × OLDEST_OVERDUE however large the backlog)."""
-    where = and_(_overdue_at(as_of), col(Ticket.micro_grid_id).in_(in_scope))
-    counts = select(col(Ticket.micro_grid_id), func.count()).where(where).group_by(col(Ticket.micro_grid_id))
-    for gid, n in store.session.exec(counts):
-        if gid in grids:
-            grids[gid].overdue = int(n)
-    pos = (
-        func.row_number()
-        .over(partition_by=col(Ticket.micro_grid_id), order_by=(col(Ticket.deadline), col(Ticket.id)))
-        .label("pos")
-    )
+    """Overdue counts per grid, and each grid's few oldest overdue tickets.
+
+    One windowed query per half of `_overdue_halves`: ROW_NUMBER keeps the rows fetched bounded by
+    grids × OLDEST_OVERDUE however large the backlog, and COUNT over the same partition gives the
+    grid's total in the same pass. A grid's oldest overall are among the two halves' oldest; the
+    digest sorts and cuts them again per scope."""
+    oldest: list[tuple[int, int, datetime]] = []
+    for half in _overdue_halves(as_of):
+        counted: set[int] = set()  # each of a grid's rows carries the grid's count of this half
+        for tid, gid, deadline, n in store.session.exec(_ranked_overdue(half, in_scope)):
+            if gid not in grids:
+                continue
+            if gid not in counted:
+                counted.add(gid)
+                grids[gid].overdue += int(n)
+            oldest.append((tid, gid, deadline))
+    return oldest
+
+
+def _ranked_overdue(where: ColumnElement[bool], in_scope: GridIds) -> Select[int, int, datetime, int]:
+    # `micro_grid_id + 0` (same value, no index) for the partition and the scope filter: given the
+    # bare column SQLite walks ix_ticket_micro_grid_id to get the partitions pre-sorted, i.e. every
+    # ticket of the grids in scope; this way it takes the half's own index and sorts the few
+    # matches. PostgreSQL plans the same either way.
+    grid = col(Ticket.micro_grid_id) + 0
+    pos = func.row_number().over(partition_by=grid, order_by=(col(Ticket.deadline), col(Ticket.id)))
+    # SQLAlchemy's own select: sqlmodel's typed overloads stop at four columns.
     ranked = (
-        select(col(Ticket.id), col(Ticket.micro_grid_id), col(Ticket.deadline), pos).where(where).subquery()
+        sa_select(
+            col(Ticket.id),
+            col(Ticket.micro_grid_id),
+            col(Ticket.deadline),
+            pos.label("pos"),
+            func.count().over(partition_by=grid).label("n"),
+        )
+        .where(where, grid.in_(in_scope))
+        .subquery()
     )
-    oldest = select(ranked.c.id, ranked.c.micro_grid_id, ranked.c.deadline).where(
-        ranked.c.pos <= OLDEST_OVERDUE
-    )
-    return [(tid, gid, deadline) for tid, gid, deadline in store.session.exec(oldest) if gid in grids]
+    c = ranked.c
+    return select(c.id, c.micro_grid_id, c.deadline, c.n).where(c.pos <= OLDEST_OVERDUE)
 
 
 def _load_incidents(store: Store, start: datetime, end: datetime) -> list[_IncidentRow]:
@@ -902,46 +1124,85 @@ class _GridPeriod:
     rating_count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _PeriodAgg:
+    """A period's figures summed over some grids; `rates` per grid, lowest first."""
+
+    grids: int = 0
+    done: int = 0
+    closed: int = 0
+    in_time: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+    rates: tuple[ReportRate, ...] = ()
+
+
+def _lowest_first(rates: Iterable[ReportRate]) -> tuple[ReportRate, ...]:
+    return tuple(sorted(rates, key=lambda r: r.rate))
+
+
+def _merge_periods(parts: Sequence[_PeriodAgg]) -> _PeriodAgg:
+    """As `_merge_days`: sorted parts in roster order re-sort stably into the all-grids order."""
+    return _PeriodAgg(
+        grids=sum(p.grids for p in parts),
+        done=sum(p.done for p in parts),
+        closed=sum(p.closed for p in parts),
+        in_time=sum(p.in_time for p in parts),
+        rating_sum=sum(p.rating_sum for p in parts),
+        rating_count=sum(p.rating_count for p in parts),
+        rates=_lowest_first(chain.from_iterable(p.rates for p in parts)),
+    )
+
+
 @dataclass(slots=True)
 class _PeriodData:
     start: date
     end: date
     due_days: int
-    directory: dict[int, GridInfo]
+    directory: _Directory
     grids: dict[int, _GridPeriod]
     points: _PointsBook
     texts: Templates
+    _rollup: _Rollup[_PeriodAgg] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rollup = _Rollup(self.directory, self._leaf, _merge_periods)
 
     def figures(self, scope: Scope) -> BulletinFigures:
-        grids = _in_scope(self.directory, scope)
-        data = [self.grids[g.id] for g in grids]
-        rates = [ReportRate(g.name, self.grids[g.id].reported, self.due_days) for g in grids]
+        cut = _Cut.of(self._rollup, scope)
+        total = cut.total
         return BulletinFigures(
             start=self.start,
             end=self.end,
-            scope_name=scope_name(grids, scope, self.texts),
+            scope_name=cut.name(scope, self.texts),
             due_days=self.due_days,
-            overall=ReportRate("", sum(r.done for r in rates), self.due_days * len(grids)),
-            grids=tuple(sorted(rates, key=lambda r: r.rate)),
-            by_community=self._rates_by(grids, lambda g: (g.community_id, g.community_name)),
-            by_comp_grid=self._rates_by(grids, lambda g: (g.comp_grid_id, g.comp_name)),
-            closed=sum(d.closed for d in data),
-            closed_in_time=sum(d.in_time for d in data),
-            rating_sum=sum(d.rating_sum for d in data),
-            rating_count=sum(d.rating_count for d in data),
+            overall=ReportRate("", total.done, self.due_days * total.grids),
+            grids=total.rates,
+            by_community=self._unit_rates((g.community_name, agg) for g, agg in cut.communities),
+            by_comp_grid=self._unit_rates((g.comp_name, agg) for g, agg in cut.comps),
+            closed=total.closed,
+            closed_in_time=total.in_time,
+            rating_sum=total.rating_sum,
+            rating_count=total.rating_count,
             top=self.points.top(scope, BULLETIN_TOP),
         )
 
-    def _rates_by(
-        self, grids: Sequence[GridInfo], unit: Callable[[GridInfo], tuple[int, str]]
-    ) -> tuple[ReportRate, ...]:
-        done: dict[tuple[int, str], int] = defaultdict(int)
-        count: dict[tuple[int, str], int] = defaultdict(int)
-        for g in grids:
-            done[unit(g)] += self.grids[g.id].reported
-            count[unit(g)] += 1
-        rates = [ReportRate(key[1], done[key], n * self.due_days) for key, n in count.items()]
-        return tuple(sorted(rates, key=lambda r: r.rate))
+    def _unit_rates(self, units: Iterable[tuple[str, _PeriodAgg]]) -> tuple[ReportRate, ...]:
+        return _lowest_first(ReportRate(name, agg.done, agg.grids * self.due_days) for name, agg in units)
+
+    def _leaf(self, grids: Sequence[GridInfo]) -> _PeriodAgg:
+        data = [self.grids[g.id] for g in grids]
+        return _PeriodAgg(
+            grids=len(grids),
+            done=sum(d.reported for d in data),
+            closed=sum(d.closed for d in data),
+            in_time=sum(d.in_time for d in data),
+            rating_sum=sum(d.rating_sum for d in data),
+            rating_count=sum(d.rating_count for d in data),
+            rates=_lowest_first(
+                ReportRate(g.name, d.reported, self.due_days) for g, d in zip(grids, data, strict=True)
+            ),
+        )
 
 
 def _due_days(services: Services, start: date, end: date) -> list[date]:
@@ -962,7 +1223,8 @@ def _load_period(
         if gid in grids:
             grids[gid].closed, grids[gid].in_time = n, ok
     _fill_ratings(store, grids, t0, t1, in_scope)
-    return _PeriodData(start, end, len(due), directory, grids, _load_points(store, t0, t1, directory), texts)
+    points = _load_points(store, t0, t1, directory)
+    return _PeriodData(start, end, len(due), _Directory.build(directory), grids, points, texts)
 
 
 def _fill_report_days(

@@ -452,3 +452,72 @@ def test_scope_of_supervisor_rows() -> None:
         [Supervisor(person_id=1, level=1, comp_grid_id=3), Supervisor(person_id=1, level=1, comp_grid_id=4)]
     )
     assert both.comp_grid_ids == {3, 4}
+
+
+# -- scope cuts and the split overdue query ---------------------------------------------------------
+
+
+def test_overdue_counts_reopened_and_later_resolved_tickets_once(world: World, services: Services) -> None:
+    """The overdue predicate runs as two halves (still open; resolved after `as_of`): a ticket
+    reopened after a resolution matches both readings and must count once, and a grid's oldest
+    three come from both halves."""
+    w, d = world, DAY
+    as_of = at(d, 21)
+    late = at(d - timedelta(5), 9)
+    w.ticket("A1", late - timedelta(1), late + timedelta(hours=3), status="open", resolved_at=at(d, 22))  # R1
+    w.ticket("A1", late - timedelta(1), late + timedelta(hours=1), status="resolved", resolved_at=at(d, 22))
+    w.ticket("A1", late - timedelta(1), late + timedelta(hours=2), status="accepted")  # R3
+    w.ticket("A1", late - timedelta(1), late, status="rated", resolved_at=at(d, 23))  # R4: oldest
+    w.ticket("A1", late - timedelta(1), late, status="resolved", resolved_at=at(d, 20))  # R5: done in time
+    w.ticket("A1", late - timedelta(1), late, status="suspended")  # R6: paused
+    w.ticket("A2", late - timedelta(1), late + timedelta(hours=4), status="resolved", resolved_at=at(d, 22))
+    w.session.commit()
+    f = collect_daily(Store(w.session), services, DAY, scope_of(w, "A"), as_of=as_of)
+    assert f.overdue == 5
+    assert [o.ref for o in f.oldest_overdue] == ["R4", "R2", "R3"]
+    by_grid = collect_daily(Store(w.session), services, DAY, scope_of(w, "B"), as_of=as_of)
+    assert by_grid.overdue == 0
+
+
+def test_mixed_scope_cuts_follow_the_roster(world: World, services: Services) -> None:
+    """A scope of one comprehensive grid of 幸福社区 plus the whole of a second community: units in
+    roster order, the partial community holding only its covered comprehensive grid."""
+    w = world
+    other = Community(code="C2", name="和平社区", street="下站街道")
+    w.add(other)
+    assert other.id is not None
+    comp = CompGrid(community_id=other.id, code="C", name="北区")
+    w.add(comp)
+    assert comp.id is not None
+    c1 = MicroGrid(comp_grid_id=comp.id, code="C1", name="C1号楼", room_topic="C1")
+    w.add(c1, MicroGrid(comp_grid_id=comp.id, code="C2", name="C2号楼", room_topic="C2", active=False))
+    assert c1.id is not None
+    w.report("B1", DAY, "zero")
+    w.add(Incident(community_id=other.id, category="fire", created_at=at(DAY, 9)))  # no micro-grid
+    w.add(Incident(community_id=w.community.id, category="gas", created_at=at(DAY, 10)))
+    w.session.commit()
+    comp_b = w.comps["B"].id
+    assert comp_b is not None
+    scope = Scope(comp_grid_ids=frozenset({comp_b}), community_ids=frozenset({other.id}))
+    f = collect_daily(Store(w.session), services, DAY, scope, as_of=at(DAY, 21))
+    assert f.scope_name == "西区、和平社区"
+    assert [(u.name, u.grids, u.reported) for u in f.by_community] == [("幸福社区", 2, 1), ("和平社区", 1, 0)]
+    assert [u.name for u in f.by_comp_grid] == ["西区", "北区"]
+    assert f.total.missing == ("B2号楼", "C1号楼")  # inactive C2 is nowhere
+    assert [i.category for i in f.incidents] == ["火情"]  # the other community's only
+    everything = collect_daily(Store(w.session), services, DAY, Scope.all(), as_of=at(DAY, 21))
+    assert [i.category for i in everything.incidents] == ["火情", "燃气"]
+    assert everything.total.grids == 5
+
+
+def test_points_counted_once_when_scope_holds_a_community_and_its_comp_grid(
+    day_events: World, services: Services
+) -> None:
+    w = day_events
+    comp_a = w.comps["A"].id
+    assert comp_a is not None and w.community.id is not None
+    both = Scope(comp_grid_ids=frozenset({comp_a}), community_ids=frozenset({w.community.id}))
+    f = collect_daily(Store(w.session), services, DAY, both, as_of=at(DAY, 21))
+    assert [(c.name, c.points) for c in f.top] == [("甲", 4), ("丙", 2), ("乙", 2)]
+    p = collect_period(Store(w.session), services, DAY, DAY + timedelta(days=1), both)
+    assert [(c.name, c.points) for c in p.top] == [("甲", 4), ("丙", 2), ("乙", 2)]
