@@ -132,6 +132,10 @@ async def test_three_workers_one_killed(pg_url: str, tmp_path: Path) -> None:
     live = Counter(b["id"] for name in ("w1", "w3") for b in seen[name])
     assert max(live.values()) == 1  # the surviving workers never sent a message twice
     live_reminders = [b["id"] for name in seen for b in seen[name] if b["kind"] == "patrol_reminder"]
-    assert len(live_reminders) == len(set(live_reminders))  # no reminder went out twice
+    twice = {i for i, n in Counter(live_reminders).items() if n > 1}
+    # No reminder went out twice, except ones the killed worker had delivered but not yet marked
+    # sent (at-least-once: it goes again under the same outbox id, which the page merges).
+    victim_sent = {b["id"] for b in seen["w2"]}
+    assert twice <= victim_sent
     shown = set(live_reminders) | {h["id"] for h in history if h["kind"] == "patrol_reminder"}
     assert len(shown) == 12  # and each went out (some before the windows connected: in their history)
