@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from config.roster import apply_roster, validate_roster
 from handlers.identity import claim_code
-from handlers.pipeline import MAX_STORED_CHARS
+from handlers.pipeline import MAX_STORED_CHARS, Outcome
 from handlers.policy import WorkflowPolicy
 from storage.models import InboundMessage, OutboxMessage, Person, Ticket
 from tests.hardening.helpers import outbox_leaks
@@ -203,19 +203,25 @@ async def test_impostor_after_leader_spoke_gains_nothing(roster_loaded: Engine) 
     chat = Chat(roster_loaded)
     await _open_ticket(chat)
     await chat.group(TOPIC, LEADER, "收到")  # the real leader (contact wx:张丽) is bound
-    await chat.pipeline.handle(_impostor_event(chat, "#接单 R1"))
-    outcome = await chat.pipeline.handle(_impostor_event(chat, "#办结 R1 已修复"))
-    assert outcome.error is None
-    with Session(roster_loaded) as s:
-        assert s.exec(select(Ticket)).one().status not in DONE
-        fake = s.exec(select(Person).where(Person.wechat_id == "wx:fake")).one()
-        assert fake.is_resident
+    outcome = await _impostor_tries_to_close(chat, roster_loaded)
     assert outcome.outbound and all("已办结" not in o.text for o in outcome.outbound)
 
 
 def _impostor_event(chat: Chat, text: str) -> Any:
     event = chat.event(LEADER, text, TOPIC)
     return type(event)(**{**{f: getattr(event, f) for f in event.__slots__}, "sender_id": "wx:fake"})
+
+
+async def _impostor_tries_to_close(chat: Chat, engine: Engine) -> Outcome:
+    """The namesake (contact wx:fake) accepts and closes R1: nothing happens, they stay a resident."""
+    await chat.pipeline.handle(_impostor_event(chat, "#接单 R1"))
+    outcome = await chat.pipeline.handle(_impostor_event(chat, "#办结 R1 已修复"))
+    assert outcome.error is None
+    with Session(engine) as s:
+        assert s.exec(select(Ticket)).one().status not in DONE
+        fake = s.exec(select(Person).where(Person.wechat_id == "wx:fake")).one()
+        assert fake.is_resident
+    return outcome
 
 
 async def test_impostor_first_with_wechat_id_configured(engine: Engine) -> None:
@@ -244,13 +250,8 @@ async def test_impostor_first_without_wechat_id(
     chat = Chat(roster_loaded, WorkflowPolicy())  # identity.claim_by_name: false
     await _open_ticket(chat)
     await chat.pipeline.handle(_impostor_event(chat, "大家好"))  # before the real leader ever spoke
-    await chat.pipeline.handle(_impostor_event(chat, "#接单 R1"))
-    outcome = await chat.pipeline.handle(_impostor_event(chat, "#办结 R1 已修复"))
-    assert outcome.error is None
+    await _impostor_tries_to_close(chat, roster_loaded)
     with Session(roster_loaded) as s:
-        assert s.exec(select(Ticket)).one().status not in DONE
-        fake = s.exec(select(Person).where(Person.wechat_id == "wx:fake")).one()
-        assert fake.is_resident
         leader = s.exec(select(Person).where(Person.code == "张丽-0103")).one()
         assert leader.wechat_id is None
     assert [m.to_id for m in chat.outbox("claim_hint")] == ["wx:fake"]
