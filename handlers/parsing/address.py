@@ -33,10 +33,16 @@ _ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?)\s*([0-9]{3,4})(?![0-9
 # A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
 _NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
-# Each regex above needs one of these characters (its marker): a cheap test skips the regex.
-_BUILDING_MARKS = re.compile("[号栋幢#座]")
-_FLOOR_MARKS = re.compile("[楼层Ff]")
-_ROOM_AFTER_MARKS = re.compile("[元栋幢楼#]")
+# Each regex above needs a numeral right before its marker (whitespace between), or a
+# three-digit number: these cheap scans (`re` skips to the numerals itself) skip the regex.
+_BUILDING_MARKS = re.compile(rf"[0-9{CN_NUM_CHARS}]\s*[号栋幢#座]")
+_FLOOR_MARKS = re.compile(rf"[0-9{CN_NUM_CHARS}]\s*[楼层Ff]")
+_THREE_DIGITS = re.compile("[0-9][0-9][0-9]")
+# Every rule above needs a numeral right before one of its markers (whitespace between), or three
+# digits in a row (7-2-402, the room after a marker, a bare room). Text without either has
+# no address at all: one scan settles most messages. The lookbehinds look at the character
+# the class consumed; a single leading class lets `re` skip to candidate positions itself.
+_ANY_ADDRESS = re.compile(rf"[0-9{CN_NUM_CHARS}](?:(?=\s*[号栋幢#座单楼层Ff室房])|(?<=[0-9])(?=[0-9][0-9]))")
 _HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
 _DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
 
@@ -107,11 +113,10 @@ def _room(text: str, has_place: bool) -> str | None:
             room = cn_to_digits(match.group(1))
             if room:
                 return room
-    if _ROOM_AFTER_MARKS.search(text) is not None:
-        match = _ROOM_AFTER.search(text)
-        if match is not None:
-            return match.group(1)
-    if not has_place:
+    match = _ROOM_AFTER.search(text)  # `re` skips to its markers itself: no pre-check needed
+    if match is not None:
+        return match.group(1)
+    if not has_place or _THREE_DIGITS.search(text) is None:
         return None
     for bare in _ROOM_BARE.finditer(text):
         if _plausible_room(text, bare):
@@ -122,6 +127,8 @@ def _room(text: str, has_place: bool) -> str | None:
 def extract_address(text: str) -> Address:
     """First building, unit, floor and room mentioned; None for what is not written."""
     addr = Address()
+    if _ANY_ADDRESS.search(text) is None:
+        return addr
     triple = _TRIPLE.search(text) if "-" in text else None
     if triple is not None:
         addr.building = int(triple.group(1))

@@ -35,6 +35,12 @@ class Classification:
     handled: bool | None = None
 
 
+def _wordy_start(text: str) -> bool:
+    """The first character is one `_WORDY` finds: most messages need no search."""
+    first = text[:1]
+    return "\u3400" <= first <= "\u9fff" or (first.isascii() and first.isalnum())
+
+
 class _Scope:
     """Clause structure of one message, shared by every keyword check.
 
@@ -92,10 +98,24 @@ class _Scope:
         return False
 
 
+def _gated(
+    search: Callable[[str], re.Match[str] | None], texts: tuple[str, ...]
+) -> Callable[[str], re.Match[str] | None]:
+    """`search`, run only when the text contains one of `texts` (without one it finds nothing)."""
+
+    def gated(text: str) -> re.Match[str] | None:
+        for needle in texts:
+            if needle in text:
+                return search(text)
+        return None
+
+    return gated
+
+
 class _Cues:
     """The cue regexes of cues.yaml as attributes; a missing list never matches."""
 
-    def __init__(self, cues: dict[str, re.Pattern[str] | None]) -> None:
+    def __init__(self, cues: dict[str, re.Pattern[str] | None], texts: dict[str, tuple[str, ...]]) -> None:
         def get(name: str) -> re.Pattern[str]:
             regex = cues.get(name)
             return _NO_MATCH if regex is None else regex
@@ -125,13 +145,16 @@ class _Cues:
                 "not_handled",
             )
         }
+        for name, needles in texts.items():
+            if name in self.search:
+                self.search[name] = _gated(self.search[name], needles)
         self.finditer = {name: get(name).finditer for name in cues}
 
 
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cues = _Cues(lexicon.cues)
+        self._cues = _Cues(lexicon.cues, lexicon.cue_texts)
         self._search = self._cues.search
         self._rank = {
             id(cats): {c: i for i, c in enumerate(cats.priority)} for cats in (lexicon.majors, lexicon.basics)
@@ -184,7 +207,7 @@ class Classifier:
 
     def classify(self, text: str, role: str | None, broadcast_mention: bool) -> Classification:
         body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
-        if _WORDY.search(body) is None:
+        if not _wordy_start(body) and _WORDY.search(body) is None:
             return Classification("other")
         scope = _Scope(body, self._cues)
         ads: list[int] = []  # the number of advert cues, counted once on first use
@@ -203,14 +226,16 @@ class Classifier:
         return ads[0]
 
     def _major(self, body: str, scope: _Scope, ads: list[int]) -> str | None:
-        search = self._search
-        if search["drill"](body) is not None or search["news"](body) is not None:
-            return None  # 消防演练 is not a fire; a fire in the news is not ours
         majors = self._lex.majors
         scores = self._scores(majors, body, scope, True, set())
         best, score = self._best(scores, majors)
         if best is None or score < majors.threshold:
             return None
+        # Checked after the keywords (the order does not change the outcome): few messages
+        # get this far, so most never pay for these two searches.
+        search = self._search
+        if search["drill"](body) is not None or search["news"](body) is not None:
+            return None  # 消防演练 is not a fire; a fire in the news is not ours
         if self._ad_count(body, ads) >= 3:
             return None  # an advert shouting 重大/爆炸价 is still an advert
         return best

@@ -20,7 +20,8 @@ _GRADE = re.compile(r"(?<![0-9A-Za-z])([ABCabc])(?:类|级)?(?![0-9A-Za-z])")
 
 
 def is_command(text: str) -> bool:
-    return COMMAND_START.match(text) is not None
+    # startswith first: it settles almost every message without running the regex
+    return text.startswith(("#", "/")) and COMMAND_START.match(text) is not None
 
 
 def _ref_regex(prefixes: str) -> re.Pattern[str]:

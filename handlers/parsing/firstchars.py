@@ -307,6 +307,119 @@ def specialize(pattern: str, char: str) -> str:
         return pattern
 
 
+def required_texts(pattern: str) -> frozenset[str] | None:
+    """Strings of which every match of `pattern` contains at least one; None when unknown.
+
+    Per branch the longest run of plain characters, or, when a group with such texts in
+    every branch needs fewer of them, that group's texts (`(?:通知|公告):` → {":"}). A
+    cheap `in` test of these rules a message out without running the regex.
+    """
+    try:
+        return _required_alt(_parse(pattern))
+    except Unknown:
+        return None
+
+
+def _required_alt(alt: _Alt) -> frozenset[str] | None:
+    out: set[str] = set()
+    for branch in alt.branches:
+        texts = _required_seq(branch)
+        if texts is None:
+            return None
+        out |= texts
+    return frozenset(out)
+
+
+def _required_seq(seq: _Seq) -> frozenset[str] | None:
+    options: list[frozenset[str]] = []
+    run = longest = ""
+    for item in seq.items:
+        if isinstance(item, _Zero):
+            continue  # consumes nothing: the characters around it are adjacent in the text
+        if isinstance(item, _Char) and item.chars is not None and len(item.chars) == 1:
+            run += next(iter(item.chars))
+            continue
+        longest, run = max(longest, run, key=len), ""
+        group = item.item if isinstance(item, _Repeat) and item.low >= 1 else item
+        if isinstance(group, _Group) and not _info(group).nullable:
+            texts = _required_alt(group.alt)
+            if texts:
+                options.append(texts)
+    longest = max(longest, run, key=len)
+    if longest:
+        options.append(frozenset({longest}))
+    # fewest texts to test; among equals the one whose shortest text is longest (rarer)
+    return min(options, key=lambda texts: (len(texts), -min(map(len, texts))), default=None)
+
+
+def derive(pattern: str, char: str) -> str | None:
+    """A regex for the rest of a match: at a position holding `char`, `pattern` matches
+    exactly when `char` followed by the result matches there, with the same end.
+
+    `lexicon` rewrites a list as `c1(?:rest)|c2(?:rest)|...` this way: every branch then
+    starts with a plain character, so `re` skips to candidate positions itself. Leading look-arounds move
+    behind the character (`(?<![不没])着火` → `(?<=(?<![不没])着)火`), a leading group is
+    derived branch by branch, a leading repeat of a class loses one repetition. None when
+    the pattern has capturing groups or starts with something else (a nullable group, a
+    repeated group, an unbounded class): then the caller keeps its slower, general path.
+    """
+    try:
+        if _captures(pattern):
+            return None
+        rest = _derive_alt(pattern, _parse(pattern), char)
+    except Unknown:
+        return None
+    return "(?!)" if rest is None else rest
+
+
+def _derive_alt(src: str, alt: _Alt, char: str) -> str | None:
+    """None when no branch can start with `char` (they all fail at such a position)."""
+    rests = [rest for branch in alt.branches if (rest := _derive_seq(src, branch, char)) is not None]
+    return "|".join(rests) if rests else None
+
+
+def _derive_seq(src: str, seq: _Seq, char: str) -> str | None:
+    looks: list[str] = []  # look-arounds before the first character, as written
+    for item in seq.items:
+        if isinstance(item, _Zero):
+            looks.append(src[item.start : item.end])
+            continue
+        head = _derive_head(src, item, char)
+        if head is None:
+            return None
+        # The look-arounds held at the first character: checked from one position later.
+        moved = f"(?<={''.join(looks)}{re.escape(char)})" if looks else ""
+        return moved + head + src[item.end : seq.end]
+    raise Unknown("may match the empty string")
+
+
+def _derive_head(src: str, item: _Node, char: str) -> str | None:
+    """What is left of the first consuming `item` once it has read `char`; None if it cannot."""
+    if isinstance(item, _Char):
+        if item.chars is None:
+            raise Unknown("any character")
+        return "" if char in item.chars else None
+    if isinstance(item, _Group):
+        if item.capturing or _info(item).nullable:
+            raise Unknown("capturing or nullable group")
+        inner = _derive_alt(src, item.alt, char)
+        if inner is None:
+            return None
+        opener = "(?>" if src.startswith("(?>", item.start) else "(?:"
+        return f"{opener}{inner})"
+    if isinstance(item, _Repeat):
+        one = item.item
+        if not isinstance(one, _Char) or one.chars is None or item.low < 1:
+            raise Unknown("repeat that is not of one bounded class")
+        if char not in one.chars:
+            return None
+        quantifier = src[one.end : item.end]
+        lazy_or_possessive = quantifier[-1] if len(quantifier) > 1 and quantifier[-1] in "?+" else ""
+        high = "" if item.high is None else str(item.high - 1)
+        return f"{src[one.start : one.end]}{{{item.low - 1},{high}}}{lazy_or_possessive}"
+    raise Unknown(type(item).__name__)  # ^ and \A
+
+
 def _special_alt(src: str, alt: _Alt, char: str) -> str:
     kept = [_special_seq(src, branch, char) for branch in alt.branches if _may_start(branch, char)]
     return "|".join(kept) if kept else "(?!)"
@@ -424,7 +537,8 @@ class _Reader:
         if char == "(":
             return self.group(start)
         if char == "[":
-            return _Char(start, self.pos, self.char_set())
+            chars = self.char_set()  # read first: the node's span must end after the "]"
+            return _Char(start, self.pos, chars)
         if char == "\\":
             return self.escape(start)
         if char == "^":

@@ -13,9 +13,14 @@ import unicodedata
 import zhconv_rs
 
 # Lone surrogates (from broken UTF-16 upstream) would make zhconv-rs raise.
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATE_CHARS = "\ud800-\udfff"
+_SURROGATES = re.compile(f"[{_SURROGATE_CHARS}]")
 # Zero-width characters and C0/C1 controls except tab and newline: they split keywords.
-_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff]")
+_INVISIBLE_CHARS = "\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+# Everything `clean_unicode` removes or rewrites (the two classes above and \r): a text with
+# none of these comes back unchanged, so one search replaces two substitutions.
+_UNCLEAN = re.compile(f"[\r{_SURROGATE_CHARS}{_INVISIBLE_CHARS}]")
 # WeChat quote: 「name：quoted」 then a line of "- - - ..." then the reply.
 _QUOTE_SEP = re.compile(r"\n[ \t]*-(?:[ \t]*-){4,}[ \t]*(?:\n|$)")
 # @name followed by U+2005 (NFKC turns it into a plain space) or a space.
@@ -23,15 +28,22 @@ _LEADING_MENTIONS = re.compile(r"^(?:\s*@[^\s@]{1,30}(?:\s+|$))+")
 # The common compatibility characters of chat text (full-width ASCII ，！？（）：０-９Ａ-Ｚ,
 # the ideographic space, U+2005 and the other typographic spaces), each mapped to its NFKD
 # form. Replacing a character by its own compatibility decomposition leaves NFKD (and so
-# NFKC) of the whole text unchanged, and str.translate is much faster than normalize().
+# NFKC) of the whole text unchanged, and replacing is much faster than normalize().
 _COMPAT = {
     c: unicodedata.normalize("NFKD", chr(c))
     for c in (*range(0xFF01, 0xFF5F), 0x3000, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x00A0)
 }
+# The characters of `_COMPAT`. `str.translate` looks up every character of the text in the
+# table (a raised and caught KeyError for each miss), which costs more than finding the few
+# compatibility characters a message has and replacing each distinct one.
+_COMPAT_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_COMPAT)) + "]")
 
 
 def clean_unicode(text: str) -> str:
     """Remove what no rule should see: surrogates, controls, zero-width characters."""
+    # Every character removed or rewritten below is unprintable: most messages skip it all.
+    if text.isprintable() or _UNCLEAN.search(text) is None:
+        return text
     if not text.isascii():
         text = _SURROGATES.sub("\ufffd", text)
     if "\r" in text:
@@ -44,7 +56,8 @@ def nfkc(text: str) -> str:
     only compatibility characters are full-width ASCII and typographic spaces."""
     if text.isascii():
         return text  # ASCII is always in NFKC
-    text = text.translate(_COMPAT)
+    for char in set(_COMPAT_CHARS.findall(text)):
+        text = text.replace(char, _COMPAT[ord(char)])
     if unicodedata.is_normalized("NFKC", text):
         return text
     return unicodedata.normalize("NFKC", text)

@@ -42,6 +42,16 @@ _TIME = re.compile(
     r"(?(month)|(?(rel)|(?(wd)|(?(eom)|(?(period)|(?(hour)|(?(hh)|(?(deadline)|(?!)))))))))"
 )
 _HINT = re.compile(r"[点时:月天日周期拜晚早底]")
+# What every accepted mention contains (`_accept` wants a date or a clock time): a numeral
+# before 月/点/时, a digit before ":", a relative day (今天 明晚 后天 昨天 前天 …), 周/星期/礼拜
+# + day, or 月底/年底. Far fewer messages have one of these than a `_HINT` character. One
+# leading class so that `re` skips to candidate positions itself; the lookbehinds look at
+# the character it consumed.
+_ANCHOR = re.compile(
+    rf"[0-9{CN_NUM_CHARS}今明后昨前周星礼月年]"
+    rf"(?:(?<=[0-9{CN_NUM_CHARS}])(?=[点时月])|(?<=[0-9])(?=:)|(?<=[今明])(?=[天日早晚夜])"
+    r"|(?<=[后昨前])(?=天)|(?<=周)|(?<=星)(?=期)|(?<=礼)(?=拜)|(?<=[月年])(?=底))"
+)
 _PERIOD_DEFAULT = {
     "凌晨": 5, "清晨": 7, "早上": 8, "早晨": 8, "早": 8, "上午": 9, "中午": 12, "下午": 14,
     "傍晚": 18, "晚上": 19, "夜里": 21, "夜间": 21, "半夜": 0, "晚": 19,
@@ -144,7 +154,7 @@ def _accept(m: re.Match[str], text: str) -> bool:
 
 def extract_times(text: str, now: datetime | None = None) -> list[TimeMention]:
     """Every time expression, in order; never raises."""
-    if _HINT.search(text) is None:
+    if _ANCHOR.search(text) is None or _HINT.search(text) is None:
         return []  # most messages name no time: skip the all-optional regex
     if now is None:
         now = datetime.now(SHANGHAI)
