@@ -6,8 +6,10 @@ only knows the file layout (documented in each file's comment header).
 Speed: a compiled list whose branches do not all start with a plain character is rewritten
 as one branch per start character (`firstchars.derive`), or else gets a look-ahead
 prefilter of those characters, so `re` skips most positions in C. The category keyword sets
-are scanned with one character-class "trigger", a second-character test and a small regex
-per start character; those small regexes (~480, ~0.15-0.3 ms each to compile) are compiled
+are scanned with an Aho-Corasick automaton (ahocorasick-rs) of the ways a match can begin
+(its first character, and its second where that is bounded), which finds every candidate
+start in one C pass, and a small regex per start character run only at those starts; the
+small regexes (~480, ~0.15-0.3 ms each to compile) are compiled
 on first use of their character unless `CategorySet.compile_all` (`Parser(precompile=True)`)
 is called. (One combined regex for a whole keyword set ran ~30% fewer instructions but was
 slower and had a far worse p99 in the benchmark: its code is too big for the CPU caches.)
@@ -23,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick_rs
+
 from handlers.parsing.firstchars import (
-    char_class,
     derive,
     first_chars,
     prefilter,
@@ -57,24 +60,23 @@ class CategorySet:
     """Categories as ONE alternation (`pattern`) with a named group per (category, weight).
 
     One pass per message instead of one per keyword; `lastgroup` tells which category hit.
-    When every pattern's start characters are known, `trigger` finds candidate positions and
+    When every pattern's start characters are known, `automaton` finds candidate starts and
     `buckets[char]` holds, in the same order, just the patterns (and of those, just the
     branches) that can start with `char`: at any position only those can match, so the
     result equals a scan with `pattern`. Otherwise `regex` is `pattern` compiled.
     """
 
-    regex: re.Pattern[str] | None  # None when `trigger` is set (or there are no patterns)
+    regex: re.Pattern[str] | None  # None when `automaton` is set (or there are no patterns)
     groups: dict[str, tuple[str, int]]  # group name -> (category, weight)
     priority: list[str]
     threshold: int = 1
-    trigger: re.Pattern[str] | None = None
+    # an Aho-Corasick automaton of every way a match can begin (see `_start_keys`)
+    automaton: ahocorasick_rs.AhoCorasick | None = None
+    start_keys: frozenset[str] = frozenset()  # what `automaton` finds
     suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = field(default_factory=dict)
     # start character -> regex; filled from `sources` on first use of the character
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
-    # start character -> the characters a match starting there can continue with (only
-    # where that set is bounded): most candidates are rejected by this test alone
-    seconds: dict[str, frozenset[str]] = field(default_factory=dict)
     pattern: str = ""  # the whole alternation, for reference
     _by_source: dict[str, re.Pattern[str]] = field(default_factory=dict)  # equal sources share
 
@@ -99,33 +101,27 @@ class CategorySet:
 
     def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
         """(start, match) for every keyword hit, in text order."""
-        trigger = self.trigger
-        if trigger is None:
+        automaton = self.automaton
+        if automaton is None:
             if self.regex is None:
                 return []
             return [(m.start(), m) for m in self.regex.finditer(text)]
         out: list[tuple[int, re.Match[str]]] = []
-        search = trigger.search
+        # Every start of a possible match, found in one C pass. A key is the start character
+        # plus, where that set is bounded, the second: most candidates never reach Python.
+        found_keys = automaton.find_matches_as_indexes(text, overlapping=True)
+        if not found_keys:
+            return out
+        # Keys of one and two characters ending at the same place come out in either order.
+        starts = sorted([start for _key, start, _end in found_keys])
         buckets = self.buckets
-        bucket = self.bucket
-        seconds = self.seconds
         pos = 0
-        length = len(text)
-        while pos < length:
-            candidate = search(text, pos)
-            if candidate is None:
-                break
-            start = candidate.start()
+        for start in starts:
+            if start < pos:
+                continue  # inside the previous match: matches do not overlap, as in finditer
             char = text[start]
-            follow = seconds.get(char)
-            if follow is not None and text[start + 1 : start + 2] not in follow:
-                pos = start + 1
-                continue
-            regex = buckets.get(char)
-            found = (regex or bucket(char)).match(text, start)
-            if found is None:
-                pos = start + 1
-            else:
+            found = (buckets.get(char) or self.bucket(char)).match(text, start)
+            if found is not None:
                 out.append((start, found))
                 end = found.end()
                 pos = end if end > start else start + 1
@@ -243,35 +239,40 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
             _compile_list(rule.get("when"), macros),
             _compile_list(rule.get("unless"), macros),
         )
-    trigger = None
+    automaton = None
+    start_keys: frozenset[str] = frozenset()
     sources: dict[str, str] = {}
-    seconds: dict[str, frozenset[str]] = {}
     if starts:
-        trigger = re.compile(char_class(set(starts)))
+        keys: set[str] = set()
         for char, entries in starts.items():
             sources[char] = _bucket_body([(name, specialize(pattern, char)) for name, pattern in entries])
-            follow = _second_chars(char, [pattern for _name, pattern in entries])
-            if follow is not None:
-                seconds[char] = follow
+            keys |= _start_keys(char, [pattern for _name, pattern in entries])
+        automaton = _automaton(keys)
+        start_keys = frozenset(keys)
     return CategorySet(
-        # the one-regex form is only needed when there is no trigger: compiling it is slow
-        regex=re.compile("|".join(pieces)) if pieces and trigger is None else None,
+        # the one-regex form is only needed without an automaton: compiling it is slow
+        regex=re.compile("|".join(pieces)) if pieces and automaton is None else None,
         pattern="|".join(pieces),
         groups=groups,
         priority=list(data.get("priority") or []),
         threshold=int(data.get("threshold", 1)),
-        trigger=trigger,
+        automaton=automaton,
+        start_keys=start_keys,
         suppress=suppress,
         sources=sources,
-        seconds=seconds,
     )
+
+
+def _automaton(keys: set[str]) -> ahocorasick_rs.AhoCorasick:
+    """An Aho-Corasick automaton of `keys` that reports every occurrence, overlaps included."""
+    return ahocorasick_rs.AhoCorasick(sorted(keys), matchkind=ahocorasick_rs.MatchKind.Standard)
 
 
 def _add_starts(
     starts: dict[str, list[tuple[str, str]]], name: str, patterns: list[Any], macros: dict[str, str]
 ) -> dict[str, list[tuple[str, str]]] | None:
     """File each pattern of group `name` under every character it can start with, in the
-    order `_alternation` tries them; None when a start is unknown (then no trigger at all)."""
+    order `_alternation` tries them; None when a start is unknown (then no automaton at all)."""
     for pattern in _parts(patterns, macros):
         firsts = first_chars(pattern)
         if firsts is None or firsts.at_start:
@@ -281,16 +282,18 @@ def _add_starts(
     return starts
 
 
-def _second_chars(char: str, patterns: list[str]) -> frozenset[str] | None:
-    """What can follow `char` in a match of any of `patterns`; None when unbounded."""
-    out: set[str] = set()
+def _start_keys(char: str, patterns: list[str]) -> set[str]:
+    """How a match of any of `patterns` can begin when it starts with `char`: `char` and each
+    possible second character, or `char` alone when what follows it is unbounded (or a
+    match may end right after it)."""
+    follow: set[str] = set()
     for pattern in patterns:
         pairs = second_chars(pattern)
-        follow = None if pairs is None else pairs.get(char, frozenset())
-        if follow is None:
-            return None
-        out |= follow
-    return frozenset(out)
+        chars = None if pairs is None else pairs.get(char, frozenset())
+        if chars is None:
+            return {char}
+        follow |= chars
+    return {char + second for second in follow}
 
 
 def _bucket_body(entries: list[tuple[str, str]]) -> str:

@@ -112,8 +112,8 @@ def _alphabet() -> str:
     chars = set("".join(_corpus())) | set(",。;!?:\n 0123456789")
     for cats in (lexicon.majors, lexicon.basics):
         chars |= set(cats.sources)
-        for follow in cats.seconds.values():
-            chars |= follow
+        for key in cats.start_keys:
+            chars |= set(key)
     return "".join(sorted(chars))
 
 
@@ -134,6 +134,24 @@ def test_keyword_scan_equals_plain_regex_on_corpus() -> None:
     for text in _corpus():
         for cats in (lexicon.majors, lexicon.basics):
             _same_scan(cats, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "😀😀楼道着火了",  # astral characters: the automaton counts characters, not UTF-8 bytes
+        "a😀b煤气泄漏😀着火,12岁小孩掉下去了",
+        "𠀀𠀁着火了有人被困",
+        "é一é一着火了",  # Latin-1 and CJK mixed
+        "电话1381234567812岁孩子不见了",  # a long digit run right before 12岁
+        "8栋1502室门口有200多人聚集",
+    ],
+)
+def test_keyword_scan_equals_plain_regex_on_mixed_scripts(text: str) -> None:
+    lexicon = default_parser().lexicon
+    for cats in (lexicon.majors, lexicon.basics):
+        _same_scan(cats, text)
+    assert lexicon.majors.matches(text), "each of these has a major keyword"
 
 
 @settings(max_examples=300, deadline=None)
