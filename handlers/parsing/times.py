@@ -5,6 +5,7 @@ Resolved in Asia/Shanghai relative to the message time. Defaults where the text 
   * period only (明天下午): 早上 08:00, 上午 09:00, 中午 12:00, 下午 14:00, 傍晚 18:00,
     晚上/今晚 19:00, 凌晨 05:00 — or 18:00 / 23:59 for a deadline ("下午前", "今晚前");
   * a bare clock time 1-6 点 without 上午/凌晨 is read as the afternoon (3点半 → 15:30);
+  * 12 点 at night (晚上12点, 今夜12点) and 24点 are midnight: 00:00 of the next day;
   * no date: the message's own day; 11月25日 without a year: this year, unless that is more
     than 180 days ago (then next year); 周五 without 下: this week's, or next week's once
     this week's has passed; 下周一: Monday of next week.
@@ -57,6 +58,7 @@ _PERIOD_DEFAULT = {
     "傍晚": 18, "晚上": 19, "夜里": 21, "夜间": 21, "半夜": 0, "晚": 19,
 }  # fmt: skip
 _PM_PERIODS = frozenset({"下午", "傍晚", "晚上", "夜里", "夜间", "晚"})
+_NIGHT_PERIODS = frozenset({"晚上", "夜里", "夜间", "晚", "半夜"})
 _EVENING_DAYS = frozenset({"今晚", "明晚", "今夜", "明夜"})
 _REL_OFFSET = {
     "今天": 0, "今日": 0, "今早": 0, "今晚": 0, "今夜": 0, "明天": 1, "明日": 1, "明早": 1,
@@ -121,11 +123,11 @@ def _clock(m: re.Match[str], period: str | None) -> tuple[int, int] | None:
     # 3点半 without 上午/凌晨 in a working chat means the afternoon
     if afternoon or (period is None and 1 <= hour <= 6):
         hour += 12
-    if hour == 24:
-        hour = 0
-    if not (0 <= hour < 24 and 0 <= minute < 60):
+    if hour == 12 and period in _NIGHT_PERIODS:
+        hour = 24  # 晚上12点 / 今夜12点 is midnight at the end of that day, not noon
+    if not (0 <= hour <= 24 and 0 <= minute < 60):
         return None
-    return hour, minute
+    return hour, minute  # hour 24: that time after midnight, on the next day (今天24点前)
 
 
 def _accept(m: re.Match[str], text: str) -> bool:
@@ -187,6 +189,8 @@ def _resolve(m: re.Match[str], now: datetime) -> TimeMention | None:
         clock = (18, 0) if deadline else (9, 0)
     if day is None:
         day = now.date()
+    if clock[0] == 24:
+        day, clock = day + timedelta(days=1), (0, clock[1])
     at = datetime.combine(day, time(clock[0], clock[1]), tzinfo=SHANGHAI)
     phrase = m.group(0)
     if deadline:

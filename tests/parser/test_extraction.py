@@ -156,6 +156,12 @@ def test_mask_pii_full_width_and_never_raises() -> None:
         ("下午2:30在社区", at(23, 14, 30), False),
         ("今天之前处理", at(23, 18), True),
         ("明晚7点集合", at(24, 19), False),
+        # midnight belongs to the night before: 今夜12点 is 00:00 of the next day, not noon
+        ("今夜12点前把车挪走", at(24, 0), True),
+        ("晚上12点半还在吵", at(24, 0, 30), False),
+        ("今天24点前交", at(24, 0), True),
+        ("明晚十二点", at(25, 0), False),
+        ("中午12点送饭", at(23, 12), False),
     ],
 )
 def test_times(text: str, when: datetime, deadline: bool) -> None:
