@@ -81,7 +81,10 @@ def _ts(nullable: bool = False, index: bool = False) -> Column:
 def _message_fk() -> ForeignKey:
     """A row's inbound message. DEFERRABLE (checked at once unless a transaction says otherwise):
     the pipeline's group commit sends a batch's inbound records as one insert at the end, after
-    the tickets and entries citing them, and defers the check to commit (migration 0003)."""
+    the tickets and entries citing them, and defers the check to commit (migration 0003).
+    Indexed, like every foreign-key column (migration 0005): while a deferred violation is
+    outstanding, SQLite looks up the citing rows of every parent row inserted; without an index
+    that was a scan of each whole citing table per message, growing with the database."""
     return ForeignKey("inboundmessage.id", deferrable=True, initially="IMMEDIATE")
 
 
@@ -156,7 +159,7 @@ class InboundMessage(SQLModel, table=True):
     room_id: str | None = Field(default=None, max_length=128)
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
     sender_id: str = Field(max_length=128)
-    person_id: int | None = Field(default=None, foreign_key="person.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     text: str  # raw text, never sent anywhere
     masked_text: str = ""
     kind: str = Field(default="other", max_length=16)
@@ -174,7 +177,7 @@ class PatrolReport(SQLModel, table=True):
     micro_grid_id: int = Field(foreign_key="microgrid.id", index=True)
     day: date = Field(index=True)
     status: str = Field(max_length=16)  # zero | basic | major | missed
-    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     summary: str = ""  # masked
     entries: int = 0
     first_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
@@ -187,8 +190,8 @@ class PatrolEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="patrolreport.id", index=True)
-    message_id: int | None = Field(default=None, sa_column_args=[_message_fk()])
-    person_id: int | None = Field(default=None, foreign_key="person.id")
+    message_id: int | None = Field(default=None, index=True, sa_column_args=[_message_fk()])
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     kind: str = Field(max_length=16)
     category: str | None = Field(default=None, max_length=32)
     masked_text: str = ""
@@ -206,7 +209,7 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
     reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
-    message_id: int | None = Field(default=None, sa_column_args=[_message_fk()])
+    message_id: int | None = Field(default=None, index=True, sa_column_args=[_message_fk()])
     category: str = Field(default="other", max_length=32)
     grade: str = Field(default="A", max_length=1)
     building: int | None = None
@@ -217,9 +220,9 @@ class Ticket(SQLModel, table=True):
     status: str = Field(default="open", max_length=16, index=True)  # open accepted resolved rated suspended
     created_at: datetime = Field(sa_column=_ts(index=True))
     deadline: datetime = Field(sa_column=_ts(index=True))
-    accepted_by: int | None = Field(default=None, foreign_key="person.id")
+    accepted_by: int | None = Field(default=None, foreign_key="person.id", index=True)
     accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    resolved_by: int | None = Field(default=None, foreign_key="person.id")
+    resolved_by: int | None = Field(default=None, foreign_key="person.id", index=True)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
     resolution: str = ""
     rating: int | None = None
@@ -233,7 +236,7 @@ class TicketEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     at: datetime = Field(sa_column=_ts())
-    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     action: str = Field(max_length=32)  # opened accepted resolved rated escalated suspended resumed recalled
     note: str = ""
 
@@ -244,8 +247,8 @@ class Incident(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
     community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
-    reporter_id: int | None = Field(default=None, foreign_key="person.id")
-    message_id: int | None = Field(default=None, sa_column_args=[_message_fk()])
+    reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    message_id: int | None = Field(default=None, index=True, sa_column_args=[_message_fk()])
     category: str = Field(default="other", max_length=32)
     location: str = ""
     masked_text: str = ""
@@ -254,7 +257,7 @@ class Incident(SQLModel, table=True):
     rounds: int = 1  # alerts sent so far (first alert included)
     created_at: datetime = Field(sa_column=_ts(index=True))
     next_escalation_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
-    acked_by: int | None = Field(default=None, foreign_key="person.id")
+    acked_by: int | None = Field(default=None, foreign_key="person.id", index=True)
     acked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     recalled: bool = False
 
@@ -263,7 +266,7 @@ class IncidentAlert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     level: int
-    person_id: int | None = Field(default=None, foreign_key="person.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     action: str = Field(max_length=16)  # alert | escalation | ack
     at: datetime = Field(sa_column=_ts())
 
@@ -323,7 +326,7 @@ class DashboardUser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, max_length=64)
     password_hash: str
-    community_id: int | None = Field(default=None, foreign_key="community.id")
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
     street: str = Field(default="", max_length=128)
     can_see_pii: bool = False
     failed_logins: int = 0

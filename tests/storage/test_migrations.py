@@ -64,3 +64,24 @@ def test_upgrade_accepts_an_engine(empty_db_url: str) -> None:
         assert check_head(engine)
     finally:
         engine.dispose()
+
+
+def test_every_foreign_key_column_leads_an_index(empty_db_url: str) -> None:
+    """SQLite looks up the citing rows of each parent row it inserts while a deferred violation
+    is outstanding (the pipeline's group commit), and both backends do on parent deletes:
+    without an index on the citing column, each such look-up scans the whole table."""
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
+    try:
+        inspector = inspect(engine)
+        missing = []
+        for table in inspector.get_table_names():
+            leading = {tuple(ix["column_names"][:1]) for ix in inspector.get_indexes(table)}
+            leading |= {tuple(uc["column_names"][:1]) for uc in inspector.get_unique_constraints(table)}
+            leading.add(tuple(inspector.get_pk_constraint(table)["constrained_columns"][:1]))
+            for fk in inspector.get_foreign_keys(table):
+                if tuple(fk["constrained_columns"][:1]) not in leading:
+                    missing.append(f"{table}.{fk['constrained_columns'][0]}")
+        assert missing == []
+    finally:
+        engine.dispose()
