@@ -16,7 +16,7 @@ rate       open loop: message i ARRIVES at t0 + i/rate (`--rate`, default the is
            grows and p99 shows it. msg/s = messages / (last commit − t0).
 
     .venv/bin/python bench/workflow_bench.py [--messages 20000] [--backend sqlite|postgres|both]
-        [--modes serial,saturated,rate] [--cap 64] [--rate N]
+        [--modes serial,saturated,rate] [--cap 64] [--rate N] [--history N]
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ async def offered(
     return summary(n, time.perf_counter() - t0, lat, batches)
 
 
-async def run(url: str, n: int, mode: str, cap: int, rate: float) -> dict[str, float]:
+async def run(url: str, n: int, mode: str, cap: int, rate: float, history: int = 0) -> dict[str, float]:
     roster = load_roster(ROOT / "config" / "demo_roster.yaml")
     clock = VirtualClock(START)
     runtime = open_runtime(url, roster, clock)
@@ -163,6 +163,9 @@ async def run(url: str, n: int, mode: str, cap: int, rate: float) -> dict[str, f
     pipeline = Pipeline(runtime.session_factory, runtime.services)
     for event in messages(200, topics, seed=1):  # warm up caches and the connection pool
         await pipeline.handle(dataclasses.replace(event, message_id="warm-" + event.message_id))
+    if history:  # an older database: costs that grow with the tables show up in the figures
+        past = messages(history, topics, seed=2)
+        await saturated(pipeline, [dataclasses.replace(e, message_id="old-" + e.message_id) for e in past], cap)
     try:
         if mode == "serial":
             return await serial(pipeline, events)
@@ -197,6 +200,9 @@ def main() -> int:
     ap.add_argument("--modes", default="saturated,rate", help="comma list of serial, saturated, rate")
     ap.add_argument("--cap", type=int, default=64, help="most messages per batch (transaction)")
     ap.add_argument("--rate", type=float, default=0.0, help="offered msg/s for `rate` (0: the target)")
+    ap.add_argument(
+        "--history", type=int, default=0, help="messages processed, untimed, before the measured ones"
+    )
     args = ap.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     rows = []
@@ -207,15 +213,16 @@ def main() -> int:
             if backend == "sqlite":
                 with tempfile.TemporaryDirectory() as tmp:
                     url = f"sqlite:///{tmp}/bench.sqlite3"
-                    r = asyncio.run(run(url, args.messages, mode, args.cap, rate))
+                    r = asyncio.run(run(url, args.messages, mode, args.cap, rate, args.history))
             else:
                 name, url = pg_database()
                 try:
-                    r = asyncio.run(run(url, args.messages, mode, args.cap, rate))
+                    r = asyncio.run(run(url, args.messages, mode, args.cap, rate, args.history))
                 finally:
                     drop_pg(name)
             rows.append((backend, label, r))
-    print(f"workflow pipeline, {args.messages} messages, committed; batch cap {args.cap}")
+    older = f", after {args.history} older messages" if args.history else ""
+    print(f"workflow pipeline, {args.messages} messages, committed; batch cap {args.cap}{older}")
     head = ("msg/s", "p50 ms", "p99 ms", "max ms")
     print(f"{'backend':9s} {'mode':16s} " + " ".join(f"{h:>8s}" for h in head) + " avg batch")
     for backend, label, r in rows:
