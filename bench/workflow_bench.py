@@ -164,8 +164,9 @@ async def run(url: str, n: int, mode: str, cap: int, rate: float, history: int =
     for event in messages(200, topics, seed=1):  # warm up caches and the connection pool
         await pipeline.handle(dataclasses.replace(event, message_id="warm-" + event.message_id))
     if history:  # an older database: costs that grow with the tables show up in the figures
-        past = messages(history, topics, seed=2)
-        await saturated(pipeline, [dataclasses.replace(e, message_id="old-" + e.message_id) for e in past], cap)
+        older = messages(history, topics, seed=2)
+        past = [dataclasses.replace(e, message_id="old-" + e.message_id) for e in older]
+        await saturated(pipeline, past, cap)
     try:
         if mode == "serial":
             return await serial(pipeline, events)
