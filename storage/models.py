@@ -205,10 +205,15 @@ class Ticket(SQLModel, table=True):
 
     # The daily digest reads overdue work as `status IN (open, accepted) AND deadline < t`;
     # the composite serves it as two range scans instead of a walk over every open ticket.
-    __table_args__ = (Index("ix_ticket_status_deadline", "status", "deadline"),)
+    # The repeat check reads a reporter's tickets of the last day: (reporter_id, created_at)
+    # skips their older ones, which pile up over the months.
+    __table_args__ = (
+        Index("ix_ticket_status_deadline", "status", "deadline"),
+        Index("ix_ticket_reporter_created", "reporter_id", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)
-    reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")  # indexed below
     message_id: int | None = Field(default=None, index=True, sa_column_args=[_message_fk()])
     category: str = Field(default="other", max_length=32)
     grade: str = Field(default="A", max_length=1)

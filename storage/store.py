@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import (
@@ -224,7 +224,7 @@ def _open_requests_stmt(senders: int) -> TextualSelect:
     per sender count, so each is compiled once (see storage/fastsql.py).
 
     Written out because of the join order: CROSS JOIN makes SQLite start from the few senders
-    (unique wechat_id index, then ix_ticket_reporter_id); planning on its own, without statistics,
+    (unique wechat_id index, then ix_ticket_reporter_created); planning on its own, without statistics,
     it walked every open ticket by ix_ticket_status (6× slower at 6,000 tickets, and growing).
     PostgreSQL treats it as the plain join it is.
     """
@@ -254,14 +254,22 @@ class _OpenRequests:
     """Open tickets by (reporter, text), loaded for a batch's senders and kept current by it."""
 
     since: datetime
-    by_text: dict[tuple[int, str], list[tuple[int, datetime]]] = field(default_factory=dict)
+    # A loaded row keeps created_at as the driver gave it (SQLite: text) and is converted only
+    # when its text matches: a batch loads many rows and asks about a few.
+    convert: Callable[[Any], Any] | None = None
+    by_text: dict[tuple[int, str], list[tuple[int, Any]]] = field(default_factory=dict)
 
-    def add(self, reporter_id: int, masked_text: str, ticket_id: int, created_at: datetime) -> None:
+    def add(self, reporter_id: int, masked_text: str, ticket_id: int, created_at: Any) -> None:
         self.by_text.setdefault((reporter_id, masked_text), []).append((ticket_id, created_at))
 
     def find(self, reporter_id: int, masked_text: str, since: datetime) -> int | None:
-        ids = [t for t, at in self.by_text.get((reporter_id, masked_text), ()) if at >= since]
+        ids = [t for t, at in self.by_text.get((reporter_id, masked_text), ()) if self._at(at) >= since]
         return max(ids) if ids else None
+
+    def _at(self, value: Any) -> datetime:
+        if isinstance(value, datetime) or self.convert is None:
+            return cast(datetime, value)
+        return cast(datetime, self.convert(value))
 
 
 class Store:
@@ -301,9 +309,17 @@ class Store:
     ) -> int | None:
         """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
         connection = self.session.connection()
-        stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict))
-        rows = self._run(connection, stmt, _row(model, values))
+        dialect = connection.dialect.name
+        row = _row(model, values)
+        if dialect == "sqlite":
+            return self._new_rowid(connection, _insert_once_stmt(model, dialect, tuple(conflict), False), row)
+        rows = self._run(connection, _insert_once_stmt(model, dialect, tuple(conflict)), row)
         return int(rows[0][0]) if rows else None
+
+    @staticmethod
+    def _new_rowid(connection: Connection, stmt: ClauseElement, row: dict[str, Any]) -> int | None:
+        """SQLite: insert with `stmt` (no RETURNING: see fastsql.insert_rowid); the new id or None."""
+        return fastsql.insert_rowid(connection, fastsql.prepare(stmt, connection, row.keys()), row)
 
     @staticmethod
     def _run(connection: Connection, stmt: ClauseElement, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -313,8 +329,14 @@ class Store:
     def _insert(self, model: type[SQLModel], values: dict[str, Any]) -> int:
         """Insert one row now (model defaults filled in); return its id."""
         self._flush_parents(model)
-        rows = self._run(self.session.connection(), _insert_stmt(model, True), _row(model, values))
-        return int(rows[0][0])
+        connection = self.session.connection()
+        row = _row(model, values)
+        if connection.dialect.name == "sqlite":
+            new_id = self._new_rowid(connection, _insert_stmt(model, False), row)
+            if new_id is None:
+                raise RuntimeError(f"insert into {model.__name__} gave no row id")
+            return new_id
+        return int(self._run(connection, _insert_stmt(model, True), row)[0][0])
 
     def _write(self, model: type[SQLModel], values: dict[str, Any]) -> None:
         """Insert a row nobody reads back in this unit of work: now, or queued when deferred."""
@@ -834,10 +856,8 @@ class Store:
         prepared = fastsql.prepare(_open_requests_stmt(len(senders)), connection)
         values: dict[str, Any] = {f"c{i}": contact for i, contact in enumerate(senders)}
         values["since"] = since
-        found = _OpenRequests(since)
-        for ticket_id, reporter_id, masked_text, created_at in fastsql.execute_typed(
-            connection, prepared, values
-        ):
+        found = _OpenRequests(since, convert=prepared.results[3])
+        for ticket_id, reporter_id, masked_text, created_at in fastsql.execute(connection, prepared, values):
             found.add(reporter_id, masked_text, ticket_id, created_at)
         return found
 
