@@ -4,7 +4,9 @@ real pipeline, real SQLite file, real outbox sender. What a grid's WeChat group 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,29 @@ from bot.connectors.wechaty import WechatyAuthError, WechatyConnector
 from bot.outbox_sender import UNPACED
 from bot.runtime import open_runtime
 from config.roster import load_roster
-from handlers.clock import SystemClock
+from handlers.clock import SHANGHAI
 from tests.connectors.test_wechaty import fast_settings
 from tests.fake_puppet import T_TEXT, FakeMessage, FakePuppet, Sent
 from tests.workflow.harness import DEMO_ROSTER
+
+# A Wednesday at 03:00: no scheduled job (patrol reminders from 09:00, digests at 21:00, the
+# weekly bulletin on Monday mornings, each with its catch-up window) is due, whatever the day the
+# suite runs on. Time still passes at the real rate: the outbox and the escalations run on it.
+QUIET = datetime(2026, 11, 18, 3, 0, tzinfo=SHANGHAI)
+
+
+class RunningClock:
+    """The wall clock's pace from a fixed start."""
+
+    tz = SHANGHAI
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
 
 ROOM = "r3@chatroom"
 LEADER, RESIDENT, SUPERVISOR = "wxid_zhangli", "wxid_li", "wxid_liujianguo"
@@ -39,7 +60,7 @@ async def puppet() -> AsyncIterator[FakePuppet]:
 @pytest.fixture
 async def service(puppet: FakePuppet, tmp_path: Path) -> AsyncIterator[Application]:
     url = f"sqlite:///{tmp_path / 'gridbot.sqlite3'}"
-    runtime = open_runtime(url, load_roster(DEMO_ROSTER), SystemClock())
+    runtime = open_runtime(url, load_roster(DEMO_ROSTER), RunningClock(QUIET))
     connector = WechatyConnector(fast_settings(puppet, account="default"), data_dir=tmp_path)
     app = Application(runtime, connector, web.Application(), UNPACED)
     await app.start()
