@@ -521,3 +521,36 @@ def test_points_counted_once_when_scope_holds_a_community_and_its_comp_grid(
     assert [(c.name, c.points) for c in f.top] == [("甲", 4), ("丙", 2), ("乙", 2)]
     p = collect_period(Store(w.session), services, DAY, DAY + timedelta(days=1), both)
     assert [(c.name, c.points) for c in p.top] == [("甲", 4), ("丙", 2), ("乙", 2)]
+
+
+def test_ticket_aggregates_read_the_period_by_its_time_index(
+    engine: Engine, day_events: World, services: Services
+) -> None:
+    """SQLite, planning without statistics, served `micro_grid_id IN (grids in scope)` from
+    ix_ticket_micro_grid_id for the GROUP BY: a walk over every ticket the grids ever had,
+    where a day or a week holds a few. The counts are the same either way; only the plan shows."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans from its statistics")
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if "FROM ticket" in statement and "GROUP BY ticket.micro_grid_id" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        w = day_events
+        collect_daily(Store(w.session), services, DAY, Scope.all(), as_of=at(DAY, 21))
+        collect_period(Store(w.session), services, WEEK, WEEK + timedelta(7), Scope.all())
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) >= 4  # new, closed (daily and period), ratings
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        for statement, parameters in seen:
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plan = " ".join(str(row[-1]) for row in rows)
+            assert "ix_ticket_micro_grid_id" not in plan, (statement, plan)
