@@ -188,6 +188,12 @@ def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> 
     ).returning(table.c.id, table.c.day, table.c.status, table.c.entries)
 
 
+# Built once, run on the driver connection: the "one reminder an hour" probe (`enqueue(may_exist)`)
+# went through the ORM's autoflush and query machinery, ~1 ms a probe.
+_OUTBOX_KEY = (
+    select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key) == bindparam("key", None)).limit(1)
+)
+
 # Built once: the repeat check runs for every request (see storage/fastsql.py). The parameters
 # carry a None value only so the IN list can be rendered into plain parameters at compile time.
 _SAME_OPEN_REQUEST = (
@@ -969,8 +975,9 @@ class Store:
     def _outbox_key_taken(self, key: str) -> bool:
         if key in self._queued_keys:
             return True
-        stmt = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
-        if self.session.exec(stmt).first() is not None:
+        if any(isinstance(obj, OutboxMessage) for obj in self.session.new):
+            self.session.flush()  # a row added through the ORM: the probe below must see it
+        if self._run(self.session.connection(), _OUTBOX_KEY, {"key": key}):
             return True
         self._queued_keys.add(key)
         return False
