@@ -5,7 +5,12 @@ phone numbers, traditional-character conversion, leading @mentions, full-width d
 caches of exact strings cannot flatter the figures. Prints mean and p99 µs per message and
 the import time of `handlers.parsing` plus lexicon load, measured in a fresh subprocess.
 
-    .venv/bin/python bench/parse_bench.py [--n 100000] [--seed 7]
+`--instructions` also counts CPU instructions per parse under valgrind's callgrind: two runs that
+parse 1,000 and 3,000 varied messages twice each; their difference over the 4,000 extra parses
+leaves start-up and regex compiling out. Unlike the timings, that count does not move when other
+work shares the machine, so it is the figure to compare changes with (about a minute).
+
+    .venv/bin/python bench/parse_bench.py [--n 100000] [--seed 7] [--instructions]
 """
 
 from __future__ import annotations
@@ -66,13 +71,48 @@ def import_ms() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _callgrind_total(n: int, seed: int) -> int:
+    """Instructions of a whole run that parses `n` messages twice (the first pass warms up)."""
+    cmd = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, __file__, "--callgrind-child", str(n), "--seed", str(seed),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    for line in out.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise RuntimeError("callgrind printed no instruction count")
+
+
+def instructions_per_message(seed: int) -> float:
+    small, large = 1000, 3000
+    return (_callgrind_total(large, seed) - _callgrind_total(small, seed)) / (2 * (large - small))
+
+
+def _callgrind_child(n: int, seed: int) -> None:
+    from handlers.parsing import default_parser
+
+    parser = default_parser()
+    rng = random.Random(seed)
+    texts = load_texts()
+    batch = [vary(rng.choice(texts), rng) for _ in range(n)]
+    for _ in range(2):
+        for text in batch:
+            parser.parse(text)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="messages to parse (default 100000)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
+    ap.add_argument("--callgrind-child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    if args.callgrind_child:
+        _callgrind_child(args.callgrind_child, args.seed)
+        return 0
     from handlers.parsing import default_parser
 
     parser = default_parser()
@@ -103,6 +143,8 @@ def main() -> int:
     )
     print(f"warm-up (first 1000 messages, compiles keyword regexes on first use): {warm_ms:.0f} ms")
     print(f"import handlers.parsing + lexicon load: {import_ms():.0f} ms")
+    if args.instructions:
+        print(f"instructions: {instructions_per_message(args.seed):,.0f} per message (callgrind)")
     return 0
 
 
