@@ -190,9 +190,7 @@ def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> 
 
 # Built once, run on the driver connection: the "one reminder an hour" probe (`enqueue(may_exist)`)
 # went through the ORM's autoflush and query machinery, ~1 ms a probe.
-_OUTBOX_KEY = (
-    select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key) == bindparam("key", None)).limit(1)
-)
+_OUTBOX_KEY = select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key) == bindparam("key", None)).limit(1)
 
 # Built once: the repeat check runs for every request (see storage/fastsql.py). The parameters
 # carry a None value only so the IN list can be rendered into plain parameters at compile time.
