@@ -637,7 +637,7 @@ class WechatyConnector:
             topic = target.removeprefix("topic:")
             found = self._topics.key_for(topic) or await self._scan_rooms(topic)
         elif target.startswith("person:"):
-            found = self._names.key_for(message.to_name) or await self._scan_contacts(message.to_name)
+            found = await self._contact_named(message.to_name)
         else:
             return target
         if not found:
@@ -645,18 +645,21 @@ class WechatyConnector:
             raise SendError(f"wechaty: 尚未找到「{message.to_name}」/ unknown contact", retryable=True)
         return str(found)
 
-    async def _scan_contacts(self, name: str) -> str | None:
-        """ContactList + ContactPayload until `name` turns up (names are cached on the way)."""
+    async def _contact_named(self, name: str) -> str | None:
+        """The one contact whose display name is `name`. A private message may carry a major
+        incident: when two contacts share the name, neither gets it (the person's id becomes
+        known once they claim their identity or speak), rather than a namesake guessed at."""
         stub = self._require_stub()
         try:
             ids = (await stub.contact_list(pb.ContactListRequest())).ids
         except GRPCError as exc:
             log.warning("wechaty: ContactList failed: %s", _grpc_detail(exc))
             return None
-        for contact_id in ids:
-            if await self._contact_name(contact_id) == name:
-                return str(contact_id)
-        return None
+        matches = [str(contact_id) for contact_id in ids if await self._contact_name(contact_id) == name]
+        if len(matches) > 1:
+            log.warning("wechaty: %d contacts are named %s: private message held", len(matches), name)
+            return None
+        return matches[0] if matches else None
 
     async def _scan_rooms(self, topic: str) -> str | None:
         stub = self._require_stub()

@@ -332,6 +332,28 @@ async def test_private_send_and_send_errors(
     assert info.value.retryable is False  # NOT_FOUND: retrying cannot help
 
 
+async def test_private_message_to_a_roster_name_needs_exactly_one_contact_of_that_name(
+    connected: tuple[WechatyConnector, Collector], fake: FakePuppet
+) -> None:
+    """A roster person the bot has no contact id for is found by display name, but a major
+    incident must not go to a namesake: with two contacts of that name, nobody gets it."""
+    connector, _ = connected
+    out = Outbound(
+        chat=ChatKind.PRIVATE, to_id="person:P7", to_name="刘建国", kind="incident_alert", text="M1 火情"
+    )
+    with pytest.raises(SendError) as info:
+        await connector.send(out)  # nobody of that name yet
+    assert info.value.retryable is True
+    fake.add_contact("wxid_liu_1", "刘建国")
+    fake.add_contact("wxid_liu_2", "刘建国")
+    with pytest.raises(SendError) as info:
+        await connector.send(out)
+    assert info.value.retryable is True and fake.sent == []
+    del fake.contacts["wxid_liu_2"]
+    assert await connector.send(out) == "sent-1"
+    assert fake.sent[-1].conversation_id == "wxid_liu_1"
+
+
 async def test_send_while_server_down_is_retryable(
     connected: tuple[WechatyConnector, Collector], fake: FakePuppet
 ) -> None:
