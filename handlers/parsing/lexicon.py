@@ -107,7 +107,7 @@ class CategorySet:
                 return []
             return [(m.start(), m) for m in self.regex.finditer(text)]
         out: list[tuple[int, re.Match[str]]] = []
-        # Every start of a possible match, found in one C pass. A key is the start character
+        # Every start of a possible match, found in one native pass. A key is the start character
         # plus, where that set is bounded, the second: most candidates never reach Python.
         found_keys = automaton.find_matches_as_indexes(text, overlapping=True)
         if not found_keys:
