@@ -99,11 +99,15 @@ def storable(event: InboundEvent) -> InboundEvent:
     as an error fails too, and a service would retry that batch for ever."""
     if not isinstance(event, MessageReceived):
         return event
+    text = storable_text(event.text)
+    sender_id = storable_text(event.sender_id)
+    sender_name = storable_text(event.sender_name)
+    room_id = None if event.room_id is None else storable_text(event.room_id)
+    room_topic = None if event.room_topic is None else storable_text(event.room_topic)
+    if (text, sender_id, sender_name, room_id, room_topic) == (
+        event.text, event.sender_id, event.sender_name, event.room_id, event.room_topic,
+    ):  # fmt: skip
+        return event  # the usual case: `dataclasses.replace` is slow enough to show per message
     return dataclasses.replace(
-        event,
-        text=storable_text(event.text),
-        sender_id=storable_text(event.sender_id),
-        sender_name=storable_text(event.sender_name),
-        room_id=None if event.room_id is None else storable_text(event.room_id),
-        room_topic=None if event.room_topic is None else storable_text(event.room_topic),
+        event, text=text, sender_id=sender_id, sender_name=sender_name, room_id=room_id, room_topic=room_topic
     )
