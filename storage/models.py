@@ -42,16 +42,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         # SQLite: the check, the shift to UTC and SQLAlchemy's storage format in one function
         # (the generic chain of two processors and a %-dict was a tenth of a message's binding).
+        # The last value and its text are kept: one message's rows (inbound, ticket, event,
+        # outbox, patrol entry) mostly carry the same `at` object. One tuple, replaced whole, so
+        # threads sharing the processor never see a value paired with another's text.
+        last: tuple[object, str] = (None, "")
+
         def to_sqlite(value: Any) -> str | None:
+            nonlocal last
             if value is None:
                 return None
+            seen, text = last
+            if value is seen:
+                return text
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValueError(f"aware datetime required, got {value!r}")
             u = value.astimezone(UTC)
-            return (
+            text = (
                 f"{u.year:04d}-{u.month:02d}-{u.day:02d} "
                 f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}"
             )
+            last = (value, text)
+            return text
 
         return to_sqlite
 

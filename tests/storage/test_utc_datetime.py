@@ -43,3 +43,16 @@ def test_naive_or_non_datetime_refused(bad: object) -> None:
 
 def test_none_passes() -> None:
     assert FUSED is not None and FUSED(None) is None
+
+
+def test_repeated_and_interleaved_values_keep_their_own_text() -> None:
+    """The processor remembers the last value it converted: repeats and alternations of objects
+    must still give each its own text."""
+    assert FUSED is not None
+    a = datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    b = datetime(2026, 11, 23, 9, 0, 0, 1, tzinfo=UTC)
+    texts = [FUSED(v) for v in (a, a, b, a, b, b)]
+    expected_a, expected_b = "2026-11-23 01:00:00.000000", "2026-11-23 09:00:00.000001"
+    assert texts == [expected_a, expected_a, expected_b, expected_a, expected_b, expected_b]
+    with pytest.raises(ValueError, match="aware datetime required"):
+        FUSED(datetime(2026, 11, 23, 9, 0))  # a naive value right after a remembered one
