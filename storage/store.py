@@ -42,7 +42,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, col, select
 
@@ -289,6 +289,9 @@ class Store:
         self._queued_keys: set[str] = set()  # `may_exist` outbox keys queued in this unit of work
         self._inbound_ids: list[int] = []  # ids reserved for this batch's inbound rows (deferred)
         self._fk_deferred = False  # foreign keys checked at commit: queued parents may wait
+        # The session's connection for its current transaction (see `_connection`).
+        self._tx: SessionTransaction | None = None
+        self._tx_connection: Connection | None = None
         # A batch's senders (`expect_senders`) and, once asked, their open requests: the repeat
         # check then needs no query per request. None: not loaded, or invalid (a ticket changed).
         self._senders: frozenset[str] = frozenset()
@@ -308,11 +311,21 @@ class Store:
 
     # -- generic -------------------------------------------------------------------------------
 
+    def _connection(self) -> Connection:
+        """`session.connection()`, remembered for the transaction it belongs to: the session's
+        call walks its transaction state machine each time (~6 µs), several times a message."""
+        tx = self.session.get_transaction()
+        if tx is not None and tx is self._tx and tx.is_active and self._tx_connection is not None:
+            return self._tx_connection
+        connection = self.session.connection()
+        self._tx, self._tx_connection = self.session.get_transaction(), connection
+        return connection
+
     def _insert_once(
         self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str]
     ) -> int | None:
         """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
-        connection = self.session.connection()
+        connection = self._connection()
         dialect = connection.dialect.name
         row = _row(model, values)
         if dialect == "sqlite":
@@ -333,7 +346,7 @@ class Store:
     def _insert(self, model: type[SQLModel], values: dict[str, Any]) -> int:
         """Insert one row now (model defaults filled in); return its id."""
         self._flush_parents(model)
-        connection = self.session.connection()
+        connection = self._connection()
         row = _row(model, values)
         if connection.dialect.name == "sqlite":
             new_id = self._new_rowid(connection, _insert_stmt(model, False), row)
@@ -349,7 +362,7 @@ class Store:
         if self.deferred:
             self._queued.setdefault(stmt, []).append(row)
         else:
-            self._run(self.session.connection(), stmt, row)
+            self._run(self._connection(), stmt, row)
 
     def _write_once(
         self, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str], expect_new: bool
@@ -358,7 +371,7 @@ class Store:
         checked in `flush_writes`, else a repeat is silently dropped there."""
         if not self.deferred:
             return self._insert_once(model, values, conflict) is not None
-        connection = self.session.connection()
+        connection = self._connection()
         stmt = _insert_once_stmt(model, connection.dialect.name, tuple(conflict), returning=False)
         self._queued.setdefault(stmt, []).append(_row(model, values))
         if expect_new:
@@ -385,7 +398,7 @@ class Store:
             wanted = tables | {name for t in tables for name in _parent_tables_of(t)}
             queued = {s: r for s, r in self._queued.items() if s.table.name in wanted}
             self._queued = {s: r for s, r in self._queued.items() if s not in queued}
-        connection = self.session.connection()
+        connection = self._connection()
         # Parents before children (inbound records before the entries and tickets citing them),
         # whatever order the queues were started in.
         ordered = sorted(queued.items(), key=lambda item: _table_rank(item[0]))
@@ -409,7 +422,7 @@ class Store:
         ticket may then be written before the queued inbound record it cites (the records go in
         one executemany at the end). PostgreSQL: the deferrable constraints of migration 0003;
         SQLite: all of them, until commit or rollback."""
-        connection = self.session.connection()
+        connection = self._connection()
         sql = (
             "SET CONSTRAINTS ALL DEFERRED"
             if connection.dialect.name == "postgresql"
@@ -428,7 +441,7 @@ class Store:
         """
         if count <= 0:
             return
-        connection = self.session.connection()
+        connection = self._connection()
         raw = fastsql.driver(connection)
         if connection.dialect.name == "postgresql":
             sql = "SELECT nextval(pg_get_serial_sequence('inboundmessage', 'id')) FROM generate_series(1, %s)"
@@ -474,12 +487,12 @@ class Store:
         by_account: dict[str, list[str]] = {}
         for account, platform_id in set(keys):
             by_account.setdefault(account, []).append(platform_id)
-        raw = fastsql.driver(self.session.connection())
+        raw = fastsql.driver(self._connection())
         seen: set[tuple[str, str]] = set()
         # Per account, `platform_id IN (…)`: both backends probe the (account, platform_id) unique
         # index once per id. Plain SQL: an OR of SQLAlchemy expressions cost ~10 ms to build.
         for account, ids in by_account.items():
-            if self.session.connection().dialect.name == "postgresql":
+            if self._connection().dialect.name == "postgresql":
                 sql = "SELECT platform_id FROM inboundmessage WHERE account = %s AND platform_id = ANY(%s)"
                 rows = raw.execute(sql, (account, ids)).fetchall()
             else:
@@ -589,7 +602,7 @@ class Store:
 
     def _person_by_contact(self, contact_id: str, copy: bool) -> Person | None:
         # Raw first: most contacts asked about here are new (no row), and a copy needs no ORM.
-        rows = self._run(self.session.connection(), _PERSON_BY_CONTACT, {"contact": contact_id})
+        rows = self._run(self._connection(), _PERSON_BY_CONTACT, {"contact": contact_id})
         if not rows:
             return None
         if copy:
@@ -750,7 +763,7 @@ class Store:
     ) -> PatrolMark:
         """Count one report into the grid's record for `day` (created by the first one); the record
         takes the most serious `status` by `severity`, except that a day marked missed stays so."""
-        connection = self.session.connection()
+        connection = self._connection()
         stmt = _patrol_upsert_stmt(connection.dialect.name, tuple(sorted(severity.items())))
         values = {
             "micro_grid_id": grid_id,
@@ -806,7 +819,7 @@ class Store:
         loaded = self.session.identity_map.get(identity_key(Ticket, ticket_id))
         if loaded is not None:
             return loaded
-        connection = self.session.connection()
+        connection = self._connection()
         rows = fastsql.execute_typed(
             connection, fastsql.prepare(_TICKET_BY_ID, connection), {"id": ticket_id}
         )
@@ -850,13 +863,13 @@ class Store:
         if self._requests is not None and since >= self._requests.since:
             return self._requests.find(person_id, masked_text, since)
         values = {"reporter": person_id, "text": masked_text, "since": since}
-        rows = self._run(self.session.connection(), _SAME_OPEN_REQUEST, values)
+        rows = self._run(self._connection(), _SAME_OPEN_REQUEST, values)
         return int(rows[0][0]) if rows else None
 
     def _load_open_requests(self, since: datetime) -> _OpenRequests:
         """Open tickets opened since `since` by the batch's senders, in one query."""
         senders = sorted(self._senders)
-        connection = self.session.connection()
+        connection = self._connection()
         prepared = fastsql.prepare(_open_requests_stmt(len(senders)), connection)
         values: dict[str, Any] = {f"c{i}": contact for i, contact in enumerate(senders)}
         values["since"] = since
@@ -975,7 +988,7 @@ class Store:
             return True
         if any(isinstance(obj, OutboxMessage) for obj in self.session.new):
             self.session.flush()  # a row added through the ORM: the probe below must see it
-        if self._run(self.session.connection(), _OUTBOX_KEY, {"key": key}):
+        if self._run(self._connection(), _OUTBOX_KEY, {"key": key}):
             return True
         self._queued_keys.add(key)
         return False
