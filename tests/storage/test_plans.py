@@ -1,0 +1,50 @@
+"""SQLite's plans for the pipeline's hot reads, on a migrated database without statistics (as a
+new deployment runs: nothing ever runs ANALYZE). A wrong plan returns the right rows, slowly and
+ever more slowly as tables grow, so only the plan shows it. PostgreSQL plans from statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ClauseElement
+
+from storage import fastsql
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.store import _OUTBOX_KEY, _SAME_OPEN_REQUEST, _open_requests_stmt
+
+SINCE = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def _plan(tmp_path: Path, stmt: ClauseElement, values: dict[str, Any]) -> list[str]:
+    url = f"sqlite:///{tmp_path / 'plans.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            prepared = fastsql.prepare(stmt, conn)
+            raw = fastsql.driver(conn)
+            rows = raw.execute("EXPLAIN QUERY PLAN " + prepared.sql, prepared.bind(values)).fetchall()
+            return [str(row[-1]) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_batch_prefetch_of_open_requests_starts_from_the_senders(tmp_path: Path) -> None:
+    values: dict[str, Any] = {"c0": "wxid_a", "c1": "wxid_b", "c2": "wxid_c", "since": SINCE}
+    plan = _plan(tmp_path, _open_requests_stmt(3), values)
+    assert plan[0].startswith("SEARCH person"), plan  # the few senders first…
+    assert "ix_ticket_reporter_created" in plan[1], plan  # …then each one's tickets of the window
+
+
+def test_repeat_check_reads_one_reporters_recent_tickets(tmp_path: Path) -> None:
+    values = {"reporter": 7, "text": "楼道灯坏了", "since": SINCE}
+    plan = _plan(tmp_path, _SAME_OPEN_REQUEST, values)
+    assert "ix_ticket_reporter_created" in plan[0], plan  # then sorted: a reporter has few
+
+
+def test_outbox_key_probe_is_an_index_look_up(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, _OUTBOX_KEY, {"key": "repeat:R12:2026112309"})
+    assert len(plan) == 1 and plan[0].startswith("SEARCH outboxmessage USING"), plan
