@@ -326,17 +326,20 @@ class Store:
     ) -> int | None:
         """Insert a row unless one with the same `conflict` columns exists; return its new id or None."""
         connection = self._connection()
-        dialect = connection.dialect.name
-        row = _row(model, values)
-        if dialect == "sqlite":
-            return self._new_rowid(connection, _insert_once_stmt(model, dialect, tuple(conflict), False), row)
-        rows = self._run(connection, _insert_once_stmt(model, dialect, tuple(conflict)), row)
-        return int(rows[0][0]) if rows else None
+        dialect, key = connection.dialect.name, tuple(conflict)
+        plain = _insert_once_stmt(model, dialect, key, False)
+        return self._new_id(connection, plain, _insert_once_stmt(model, dialect, key), _row(model, values))
 
-    @staticmethod
-    def _new_rowid(connection: Connection, stmt: ClauseElement, row: dict[str, Any]) -> int | None:
-        """SQLite: insert with `stmt` (no RETURNING: see fastsql.insert_rowid); the new id or None."""
-        return fastsql.insert_rowid(connection, fastsql.prepare(stmt, connection, row.keys()), row)
+    def _new_id(
+        self, connection: Connection, plain: ClauseElement, returning: ClauseElement, row: dict[str, Any]
+    ) -> int | None:
+        """Insert `row`; its new id, or None when nothing was inserted (ON CONFLICT DO NOTHING).
+        SQLite runs `plain` and reads the id from the cursor (see fastsql.insert_rowid: RETURNING
+        costs it more than the insert); PostgreSQL runs `returning`."""
+        if connection.dialect.name == "sqlite":
+            return fastsql.insert_rowid(connection, fastsql.prepare(plain, connection, row.keys()), row)
+        rows = self._run(connection, returning, row)
+        return int(rows[0][0]) if rows else None
 
     @staticmethod
     def _run(connection: Connection, stmt: ClauseElement, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -346,14 +349,11 @@ class Store:
     def _insert(self, model: type[SQLModel], values: dict[str, Any]) -> int:
         """Insert one row now (model defaults filled in); return its id."""
         self._flush_parents(model)
-        connection = self._connection()
         row = _row(model, values)
-        if connection.dialect.name == "sqlite":
-            new_id = self._new_rowid(connection, _insert_stmt(model, False), row)
-            if new_id is None:
-                raise RuntimeError(f"insert into {model.__name__} gave no row id")
-            return new_id
-        return int(self._run(connection, _insert_stmt(model, True), row)[0][0])
+        new_id = self._new_id(self._connection(), _insert_stmt(model, False), _insert_stmt(model, True), row)
+        if new_id is None:
+            raise RuntimeError(f"insert into {model.__name__} gave no row id")
+        return new_id
 
     def _write(self, model: type[SQLModel], values: dict[str, Any]) -> None:
         """Insert a row nobody reads back in this unit of work: now, or queued when deferred."""
