@@ -46,7 +46,7 @@ def open_runtime(
     # BEGIN IMMEDIATE on SQLite: the pipeline, the outbox sender and the scheduler write from
     # different threads; a read transaction upgrading to a write would fail at once with
     # "database is locked" instead of waiting its turn on busy_timeout.
-    engine = make_engine(url, sqlite_immediate=True)
+    engine = make_engine(url, sqlite_immediate=True, sqlite_checkpointer=True)
     policy = policy_from_roster(roster) if roster is not None else WorkflowPolicy()
     if roster is not None:
         with Session(engine) as session:

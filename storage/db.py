@@ -13,6 +13,7 @@ the only PostgreSQL driver installed. A bare file path is taken as a SQLite file
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
+
+from storage.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 ENV_DATABASE_URL = "GRIDBOT_DATABASE_URL"
 ENV_DATA_DIR = "GRIDBOT_DATA_DIR"
@@ -65,16 +68,24 @@ def describe_url(url: str | URL | None) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def make_engine(url: str | None = None, *, sqlite_immediate: bool = False, echo: bool = False) -> Engine:
+def make_engine(
+    url: str | None = None,
+    *,
+    sqlite_immediate: bool = False,
+    sqlite_checkpointer: bool = False,
+    echo: bool = False,
+) -> Engine:
     """An engine for `url` (or the configured default), ready for the bot's access pattern.
 
     `sqlite_immediate`: start SQLite transactions with BEGIN IMMEDIATE, so concurrent writers queue
     on busy_timeout instead of failing when a read transaction upgrades to a write (SQLITE_BUSY is
     not retried for that case). Off by default because it also makes pure readers queue.
+    `sqlite_checkpointer`: WAL checkpoints in a background thread instead of inside commits (see
+    `storage.checkpoint`), for the service's long-lived engine; it stops with `engine.dispose()`.
     """
     parsed = resolve_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, immediate=sqlite_immediate, echo=echo)
+        return _sqlite_engine(parsed, immediate=sqlite_immediate, checkpointer=sqlite_checkpointer, echo=echo)
     return create_engine(
         parsed,
         echo=echo,
@@ -86,12 +97,17 @@ def make_engine(url: str | None = None, *, sqlite_immediate: bool = False, echo:
     )
 
 
-def _sqlite_engine(parsed: URL, *, immediate: bool, echo: bool) -> Engine:
+def _sqlite_engine(parsed: URL, *, immediate: bool, checkpointer: bool, echo: bool) -> Engine:
     database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
+    on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
+    if on_disk:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, echo=echo)
     begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    pragmas = SQLITE_PRAGMAS
+    if checkpointer and on_disk:
+        pragmas += (("wal_autocheckpoint", str(BACKSTOP_PAGES)),)
+        _checkpoint_in_background(engine, Path(database).expanduser())
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -101,7 +117,7 @@ def _sqlite_engine(parsed: URL, *, immediate: bool, echo: bool) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            for name, value in SQLITE_PRAGMAS:
+            for name, value in pragmas:
                 cursor.execute(f"PRAGMA {name}={value}")
         finally:
             cursor.close()
@@ -111,6 +127,29 @@ def _sqlite_engine(parsed: URL, *, immediate: bool, echo: bool) -> Engine:
         connection.exec_driver_sql(begin_sql)
 
     return engine
+
+
+def _checkpoint_in_background(engine: Engine, path: Path) -> None:
+    """Start a `Checkpointer` with the engine's first connection (the file is in WAL mode by then)
+    and stop it when the engine is disposed."""
+
+    @event.listens_for(engine, "first_connect")
+    def _start(_dbapi_connection: Any, _record: Any) -> None:
+        _checkpointers[engine] = Checkpointer(path).start()
+
+    @event.listens_for(engine, "engine_disposed")
+    def _stop(_engine: Any) -> None:
+        running = _checkpointers.pop(engine, None)
+        if running is not None:
+            running.stop()
+
+
+_checkpointers: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
+
+
+def checkpointer_of(engine: Engine) -> Checkpointer | None:
+    """The engine's running background checkpointer, if it has one (for tests and health)."""
+    return _checkpointers.get(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
