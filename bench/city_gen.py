@@ -358,8 +358,12 @@ def _ticket(
     deadline = created + span
     category = rng.choice(CATEGORIES)
     events: list[tuple[datetime, int | None, str]] = [(created, None, "opened")]
-    accepted_at = resolved_at = rated_at = None
-    accepted_by = resolved_by = rating = None
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    rated_at: datetime | None = None
+    accepted_by: int | None = None
+    resolved_by: int | None = None
+    rating: int | None = None
     # Older tickets are mostly done; 1% stay open (and overdue), recent ones are in every state.
     s = rng.random()
     if age > 7:
@@ -371,7 +375,8 @@ def _ticket(
         events.append((accepted_at, leader, "accepted"))
     if state in ("resolved", "rated"):
         resolved_by = leader
-        resolved_at = accepted_at + span * (0.1 + rng.random())  # type: ignore[operator]
+        assert accepted_at is not None
+        resolved_at = accepted_at + span * (0.1 + rng.random())
         events.append((resolved_at, leader, "resolved"))
         in_time = resolved_at <= deadline
         buf.rows["pointsentry"].append(
@@ -386,7 +391,8 @@ def _ticket(
             )
         )
     if state == "rated":
-        rating, rated_at = rng.choice((3, 4, 5, 5, 5)), resolved_at + timedelta(hours=1 + rng.random() * 20)  # type: ignore[operator]
+        assert resolved_at is not None
+        rating, rated_at = rng.choice((3, 4, 5, 5, 5)), resolved_at + timedelta(hours=1 + rng.random() * 20)
         events.append((rated_at, None, "rated"))
     buf.rows["ticket"].append(
         (
@@ -434,9 +440,9 @@ Writer = Callable[[str, list[Row]], None]
 
 
 def _feed(city: City, write: Writer, stats: LoadStats) -> None:
-    for table, rows in roster_rows(city).items():
+    for table, roster in roster_rows(city).items():
         batch: list[Row] = []
-        for row in rows:
+        for row in roster:
             batch.append(row)
             if len(batch) >= BATCH:
                 write(table, batch)

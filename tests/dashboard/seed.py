@@ -60,7 +60,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 def _add(session: Session, obj: object) -> int:
     session.add(obj)
     session.flush()
-    return obj.id  # type: ignore[attr-defined, no-any-return]
+    return obj.id  # type: ignore[attr-defined]
 
 
 def seed(session: Session, data_dir: Path | None = None) -> Seeded:

@@ -64,8 +64,8 @@ class _Server:
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
         server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)
+        self.port = server.sockets[0].getsockname()[1]
 
     def start(self) -> str:
         self.thread.start()

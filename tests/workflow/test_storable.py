@@ -26,4 +26,5 @@ def test_nul_and_lone_surrogates_are_replaced_in_every_text_field() -> None:
     assert (fixed.text, fixed.sender_name, fixed.room_id) == ("电梯\ufffd坏了", "李?", "r\ufffd1")
     assert (fixed.message_id, fixed.at, fixed.room_topic) == (event.message_id, event.at, event.room_topic)
     for value in (fixed.text, fixed.sender_name, fixed.room_id):
+        assert value is not None
         value.encode("utf-8")

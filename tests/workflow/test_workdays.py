@@ -12,8 +12,8 @@ from handlers.clock import SHANGHAI
 from handlers.workdays import HolidayFileError, WorkCalendar, deadline_for
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def test_three_working_days_across_national_day_lands_on_the_makeup_saturday() -> None:
