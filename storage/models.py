@@ -233,9 +233,10 @@ class Ticket(SQLModel, table=True):
     floor: int | None = None
     room: str | None = Field(default=None, max_length=16)
     masked_text: str = ""
-    status: str = Field(default="open", max_length=16, index=True)  # open accepted resolved rated suspended
+    # open accepted resolved rated suspended; indexed as the lead of ix_ticket_status_deadline
+    status: str = Field(default="open", max_length=16)
     created_at: datetime = Field(sa_column=_ts(index=True))
-    deadline: datetime = Field(sa_column=_ts(index=True))
+    deadline: datetime = Field(sa_column=_ts())  # with status: ix_ticket_status_deadline
     accepted_by: int | None = Field(default=None, foreign_key="person.id", index=True)
     accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     resolved_by: int | None = Field(default=None, foreign_key="person.id", index=True)

@@ -231,7 +231,7 @@ def _open_requests_stmt(senders: int, dialect: str = "sqlite") -> TextualSelect:
 
     Written out for the join order: from the few senders (unique wechat_id index) to each one's
     tickets of the window (ix_ticket_reporter_created). Planning on their own, SQLite (no
-    statistics) walked every open ticket by ix_ticket_status, and PostgreSQL hashed every open
+    statistics) walked every open ticket by the status index, and PostgreSQL hashed every open
     ticket of the window: both grow with the backlog. SQLite is held by CROSS JOIN, PostgreSQL by
     a LATERAL sub-select that OFFSET 0 keeps from being flattened into the plain join.
     """

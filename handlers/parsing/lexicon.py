@@ -73,6 +73,9 @@ class CategorySet:
     # an Aho-Corasick automaton of every way a match can begin (see `_start_keys`)
     automaton: ahocorasick_rs.AhoCorasick | None = None
     start_keys: frozenset[str] = frozenset()  # what `automaton` finds
+    # Texts one of which every match contains (`required_texts`, where known and other than the
+    # start keys): a message with none of them has no match, whatever candidates it starts.
+    gate: ahocorasick_rs.AhoCorasick | None = None
     suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = field(default_factory=dict)
     # start character -> regex; filled from `sources` on first use of the character
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
@@ -107,6 +110,9 @@ class CategorySet:
                 return []
             return [(m.start(), m) for m in self.regex.finditer(text)]
         out: list[tuple[int, re.Match[str]]] = []
+        gate = self.gate
+        if gate is not None and not gate.find_matches_as_indexes(text):
+            return out
         # Every start of a possible match, found in one native pass. A key is the start character
         # plus, where that set is bounded, the second: most candidates never reach Python.
         found_keys = automaton.find_matches_as_indexes(text, overlapping=True)
@@ -239,7 +245,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
             _compile_list(rule.get("when"), macros),
             _compile_list(rule.get("unless"), macros),
         )
-    automaton = None
+    automaton = gate = None
     start_keys: frozenset[str] = frozenset()
     sources: dict[str, str] = {}
     if starts:
@@ -249,6 +255,8 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
             keys |= _start_keys(char, [pattern for _name, pattern in entries])
         automaton = _automaton(keys)
         start_keys = frozenset(keys)
+        if data.get("gate"):
+            gate = _gate(required_texts("|".join(pieces)), start_keys)
     return CategorySet(
         # the one-regex form is only needed without an automaton: compiling it is slow
         regex=re.compile("|".join(pieces)) if pieces and automaton is None else None,
@@ -258,6 +266,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         threshold=int(data.get("threshold", 1)),
         automaton=automaton,
         start_keys=start_keys,
+        gate=gate,
         suppress=suppress,
         sources=sources,
     )
@@ -280,6 +289,14 @@ def _add_starts(
         for char in firsts.chars:
             starts.setdefault(char, []).append((name, pattern))
     return starts
+
+
+def _gate(texts: frozenset[str] | None, start_keys: frozenset[str]) -> ahocorasick_rs.AhoCorasick | None:
+    """An automaton of `texts` (see CategorySet.gate), or None when it would rule out nothing
+    the start keys do not: unknown texts, or texts that are all start keys themselves."""
+    if not texts or texts <= start_keys:
+        return None
+    return ahocorasick_rs.AhoCorasick(sorted(texts))
 
 
 def _start_keys(char: str, patterns: list[str]) -> set[str]:

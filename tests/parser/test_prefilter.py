@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.parsing import default_parser
-from handlers.parsing.firstchars import first_chars, prefilter, second_chars, specialize
+from handlers.parsing.firstchars import first_chars, prefilter, required_texts, second_chars, specialize
 from handlers.parsing.lexicon import CategorySet, _alternation, _read, default_lexicon_dir, scan
 from handlers.parsing.normalize import nfkc
 from handlers.parsing.times import _TIME
@@ -114,6 +114,7 @@ def _alphabet() -> str:
         chars |= set(cats.sources)
         for key in cats.start_keys:
             chars |= set(key)
+        chars |= set("".join(required_texts(cats.pattern) or ()))  # what a `gate` looks for
     return "".join(sorted(chars))
 
 
@@ -189,3 +190,15 @@ def test_time_regex_skips_only_empty_matches(text: str) -> None:
     plain = re.compile(_TIME.pattern[: _TIME.pattern.rindex("(?(month)")])
     expected = [m.span() for m in plain.finditer(text) if m.end() > m.start()]
     assert [m.span() for m in _TIME.finditer(text)] == expected
+
+
+def test_the_majors_gate_skips_messages_without_a_needed_text() -> None:
+    """majors.yaml sets `gate: true`: 楼, 水 and 小区 start major keywords, but without one of the
+    texts every major keyword needs, no keyword scan runs (and none could match)."""
+    majors = default_parser().lexicon.majors
+    assert majors.gate is not None and default_parser().lexicon.basics.gate is None
+    for text in ("楼道灯坏了", "小区停水了", "11号楼02室"):
+        assert majors.automaton is not None and majors.automaton.find_matches_as_indexes(text)
+        assert not majors.gate.find_matches_as_indexes(text)
+        assert majors.matches(text) == []
+    assert majors.matches("楼下有人晕倒了")  # 晕倒 passes the gate and is a keyword
