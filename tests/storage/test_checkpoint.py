@@ -44,6 +44,9 @@ def test_commits_leave_checkpoints_to_the_background_thread(tmp_path: Path) -> N
     finally:
         engine.dispose()
     assert not checkpointer.alive and checkpointer_of(engine) is None
+    wal = tmp_path / "g.sqlite3-wal"
+    # The thread closed its connection, the file's last: SQLite then folds the log in and removes it.
+    assert not wal.exists()
 
 
 def test_other_engines_checkpoint_as_sqlite_does(tmp_path: Path) -> None:
