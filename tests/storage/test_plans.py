@@ -51,18 +51,22 @@ def test_outbox_key_probe_is_an_index_look_up(tmp_path: Path) -> None:
     assert len(plan) == 1 and plan[0].startswith("SEARCH outboxmessage USING"), plan
 
 
-def test_dedupe_probe_is_one_index_look_up_per_id(engine: Engine, db_backend: str) -> None:
+def _explain(engine: Engine, sql: str, params: Any) -> list[str]:
+    """The plan of `sql` on the shared test database of either backend, one string per line."""
+    with engine.connect() as conn:
+        raw = fastsql.driver(conn)
+        if conn.dialect.name == "postgresql":
+            return [str(row[0]) for row in raw.execute("EXPLAIN " + sql, params)]
+        return [str(row[-1]) for row in raw.execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+def test_dedupe_probe_is_one_index_look_up_per_id(engine: Engine) -> None:
     """Both backends (PostgreSQL from whatever statistics the shared test database has): the
     batch's dedupe reads the unique (account, platform_id) index once per id, never the account's
     whole history. The plain `platform_id = ANY(…)` failed this on PostgreSQL."""
-    dialect = "postgresql" if db_backend == "postgres" else "sqlite"
-    sql, params = seen_query(dialect, "default", [f"m-{i}" for i in range(64)])
-    with engine.connect() as conn:
-        raw = fastsql.driver(conn)
-        prefix = "EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
-        plan = [str(row[-1] if dialect == "sqlite" else row[0]) for row in raw.execute(prefix + sql, params)]
+    plan = _explain(engine, *seen_query(engine.dialect.name, "default", [f"m-{i}" for i in range(64)]))
     text = "\n".join(plan)
-    if dialect == "postgresql":
+    if engine.dialect.name == "postgresql":
         assert "Index Only Scan using uq_inbound_platform_id" in text, plan
         cond = next(line for line in plan if "Index Cond:" in line)
         assert "platform_id" in cond, plan  # both columns, not the account alone
@@ -72,17 +76,11 @@ def test_dedupe_probe_is_one_index_look_up_per_id(engine: Engine, db_backend: st
         assert plan[0].endswith("(account=? AND platform_id=?)"), plan
 
 
-def test_prefetch_of_open_requests_starts_from_the_senders_on_both_backends(
-    engine: Engine, db_backend: str
-) -> None:
-    dialect = "postgresql" if db_backend == "postgres" else "sqlite"
+def test_prefetch_of_open_requests_starts_from_the_senders_on_both_backends(engine: Engine) -> None:
     values: dict[str, Any] = {"c0": "wxid_a", "c1": "wxid_b", "c2": "wxid_c", "since": SINCE}
     with engine.connect() as conn:
-        prepared = fastsql.prepare(_open_requests_stmt(3, dialect), conn)
-        raw = fastsql.driver(conn)
-        prefix = "EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
-        rows = raw.execute(prefix + prepared.sql, prepared.bind(values)).fetchall()
-    plan = [str(row[0] if dialect == "postgresql" else row[-1]) for row in rows]
+        prepared = fastsql.prepare(_open_requests_stmt(3, engine.dialect.name), conn)
+    plan = _explain(engine, prepared.sql, prepared.bind(values))
     text = "\n".join(plan)
     assert "ix_ticket_reporter_created" in text, plan  # each sender's tickets of the window…
     assert "Hash" not in text and "Seq Scan on ticket" not in text, plan  # …not all open tickets
