@@ -130,8 +130,9 @@ def _sqlite_engine(parsed: URL, *, immediate: bool, checkpointer: bool, echo: bo
 
 
 def _checkpoint_in_background(engine: Engine, path: Path) -> None:
-    """Start a `Checkpointer` with the engine's first connection (the file is in WAL mode by then)
-    and stop it when the engine is disposed."""
+    """Start a `Checkpointer` with the engine's first connection and stop it when the engine is
+    disposed. (SQLAlchemy runs first_connect before the pragmas of `connect`; a round before the
+    file is in WAL mode finds no log and does nothing.)"""
 
     @event.listens_for(engine, "first_connect")
     def _start(_dbapi_connection: Any, _record: Any) -> None:
