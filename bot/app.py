@@ -29,6 +29,7 @@ from bot.scheduler import JobQueue
 from bot.wecom_mirror import mirror_once
 from handlers.events import InboundEvent, storable
 from handlers.pipeline import Pipeline
+from storage.db import checkpointer_of
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -200,5 +201,22 @@ class Application:
             f"gridbot_scheduler_lag_seconds {self.jobs.lag_seconds:.3f}",
             "# TYPE gridbot_process_seconds_per_message gauge",
             f"gridbot_process_seconds_per_message {self._mean_process_seconds():.6f}",
+            *self._checkpoint_lines(),
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+    def _checkpoint_lines(self) -> list[str]:
+        """SQLite: whether the WAL checkpointer runs and how much of the log it has still to copy
+        (a log that keeps growing means commits will soon checkpoint themselves again)."""
+        checkpointer = checkpointer_of(self.runtime.engine)
+        if checkpointer is None:
+            return []
+        _busy, frames, copied = checkpointer.last or (0, 0, 0)
+        return [
+            "# TYPE gridbot_sqlite_checkpointer_up gauge",
+            f"gridbot_sqlite_checkpointer_up {int(checkpointer.alive)}",
+            "# TYPE gridbot_sqlite_wal_frames gauge",
+            f"gridbot_sqlite_wal_frames {max(frames, 0)}",
+            "# TYPE gridbot_sqlite_wal_pending_frames gauge",
+            f"gridbot_sqlite_wal_pending_frames {max(frames - copied, 0)}",
+        ]

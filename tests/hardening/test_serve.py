@@ -202,6 +202,14 @@ async def test_health_metrics_and_json_logs(tmp_path: Path) -> None:
                 if after["gridbot_outbox_pending"] == 0 and after["gridbot_replies_out_total"] > 0:
                     break
                 await asyncio.sleep(0.1)
+            # SQLite: the background checkpointer runs and copies what the messages wrote to the log
+            for _ in range(100):
+                wal = await scrape(http, server.port)
+                if wal["gridbot_sqlite_wal_frames"] > 0 and wal["gridbot_sqlite_wal_pending_frames"] == 0:
+                    break
+                await asyncio.sleep(0.05)
+        assert wal["gridbot_sqlite_checkpointer_up"] == 1
+        assert wal["gridbot_sqlite_wal_frames"] > 0 and wal["gridbot_sqlite_wal_pending_frames"] == 0, wal
         assert after["gridbot_messages_in_total"] - before["gridbot_messages_in_total"] == len(ids)
         assert after["gridbot_replies_out_total"] > before["gridbot_replies_out_total"]
         assert after["gridbot_process_seconds_per_message"] > 0
