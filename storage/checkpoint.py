@@ -42,7 +42,7 @@ class Checkpointer:
         self.path = str(path)
         self.interval = interval
         # The last PRAGMA's answer: (busy, frames in the log, frames checkpointed), -1s when the
-        # file is not in WAL mode; for tests and the health page.
+        # file is not in WAL mode; for tests and /metrics.
         self.last: tuple[int, int, int] | None = None
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sqlite-checkpoint", daemon=True)

@@ -225,7 +225,7 @@ def _person_fields(row: Sequence[Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _open_requests_stmt(senders: int, dialect: str = "sqlite") -> TextualSelect:
+def _open_requests_stmt(senders: int, dialect: str) -> TextualSelect:
     """Open tickets since :since whose reporter is one of :c0…:c{n-1} (contact ids); one statement
     per sender count and dialect, so each is compiled once (see storage/fastsql.py).
 
@@ -516,11 +516,11 @@ class Store:
         by_account: dict[str, list[str]] = {}
         for account, platform_id in set(keys):
             by_account.setdefault(account, []).append(platform_id)
-        raw = fastsql.driver(self._connection())
+        connection = self._connection()
+        raw, dialect = fastsql.driver(connection), connection.dialect.name
         seen: set[tuple[str, str]] = set()
         # Per account, one probe of the (account, platform_id) unique index per id. Plain SQL: an
         # OR of SQLAlchemy expressions cost ~10 ms to build.
-        dialect = self._connection().dialect.name
         for account, ids in by_account.items():
             rows = raw.execute(*seen_query(dialect, account, ids)).fetchall()
             seen.update((account, platform_id) for (platform_id,) in rows)

@@ -35,7 +35,7 @@ def _plan(tmp_path: Path, stmt: ClauseElement, values: dict[str, Any]) -> list[s
 
 def test_batch_prefetch_of_open_requests_starts_from_the_senders(tmp_path: Path) -> None:
     values: dict[str, Any] = {"c0": "wxid_a", "c1": "wxid_b", "c2": "wxid_c", "since": SINCE}
-    plan = _plan(tmp_path, _open_requests_stmt(3), values)
+    plan = _plan(tmp_path, _open_requests_stmt(3, "sqlite"), values)
     assert plan[0].startswith("SEARCH p "), plan  # the few senders first…
     assert "ix_ticket_reporter_created" in plan[1], plan  # …then each one's tickets of the window
 
