@@ -17,12 +17,27 @@ _NUM = rf"(?:[0-9]{{1,3}}|{_CN}{{1,4}})"
 
 # 7-2-402: building-unit-room. The lookarounds keep dates (2026-11-23) and phones out.
 _TRIPLE = re.compile(r"(?<![0-9./-])([0-9]{1,3})-([0-9]{1,2})-([0-9]{3,4})(?![0-9.:/-])")
+
+
+def _numeral(not_after: str) -> str:
+    """`_NUM` as a capture group that may not follow a character of the class `not_after`.
+
+    The check is a lookbehind over two characters placed after the numeral's first one, not
+    one in front of it: a regex that begins with a character class lets `re` skip to the
+    numerals in C, while one that begins with a lookbehind is tried at every position."""
+    return rf"([0-9](?<![{not_after}].)[0-9]{{0,2}}|{_CN}(?<![{not_after}].){_CN}{{0,3}})"
+
+
+_NOT_BEFORE_BUILDING = f"0-9{CN_NUM_CHARS}./-"
+_BUILDING_MARK = r"\s*(?:号楼|号栋|号院|栋|幢|#)"
 # 7号楼 7栋 7幢 7#楼 7# 第5栋 二十三号楼; `座` only after digits (一座桥 is not a building).
+# The number is group 1 after 第, else group 2, or group 3 before 座.
 _BUILDING = re.compile(
-    rf"(?<![0-9{CN_NUM_CHARS}./-])(?:第)?({_NUM})\s*(?:号楼|号栋|号院|栋|幢|#)"
-    rf"|(?<![0-9./-])([0-9]{{1,3}})\s*座"
+    rf"第(?<![{_NOT_BEFORE_BUILDING}]第)({_NUM}){_BUILDING_MARK}"
+    rf"|{_numeral(_NOT_BEFORE_BUILDING)}{_BUILDING_MARK}"
+    rf"|([0-9](?<![0-9./-].)[0-9]{{0,2}})\s*座"
 )
-_UNIT = re.compile(rf"(?<![0-9{CN_NUM_CHARS}~至到-])({_NUM})\s*单元")
+_UNIT = re.compile(rf"{_numeral(f'0-9{CN_NUM_CHARS}~至到-')}\s*单元")
 # 三楼 5层 11F 负一层; a number directly before 楼 (号楼 has 号 in between).
 _FLOOR = re.compile(
     rf"(?<![0-9{CN_NUM_CHARS}#-])(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘])|层|[Ff](?![A-Za-z]))"
@@ -63,7 +78,7 @@ def _building(text: str) -> int | None:
         # 11月3号楼下… is a date followed by 楼下, not building 3.
         if start > 0 and text[start - 1] == "月" and "号" in match.group(0):
             continue
-        span = match.group(1) or match.group(2)
+        span = match.group(1) or match.group(2) or match.group(3)
         value = cn_to_int(span)
         if value is not None and 0 < value < 1000:
             return value

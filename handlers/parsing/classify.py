@@ -115,7 +115,12 @@ def _gated(
 class _Cues:
     """The cue regexes of cues.yaml as attributes; a missing list never matches."""
 
-    def __init__(self, cues: dict[str, re.Pattern[str] | None], texts: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        cues: dict[str, re.Pattern[str] | None],
+        texts: dict[str, tuple[str, ...]],
+        searchers: dict[str, Callable[[str], re.Match[str] | None]],
+    ) -> None:
         def get(name: str) -> re.Pattern[str]:
             regex = cues.get(name)
             return _NO_MATCH if regex is None else regex
@@ -127,7 +132,7 @@ class _Cues:
         self.handled = get("handled")
         self.has_handled = cues.get("handled") is not None
         self.search: dict[str, Callable[[str], re.Match[str] | None]] = {
-            name: get(name).search
+            name: searchers.get(name) or get(name).search
             for name in (
                 "zero_explicit",
                 "zero",
@@ -154,7 +159,7 @@ class _Cues:
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cues = _Cues(lexicon.cues, lexicon.cue_texts)
+        self._cues = _Cues(lexicon.cues, lexicon.cue_texts, lexicon.cue_search)
         self._search = self._cues.search
         self._rank = {
             id(cats): {c: i for i, c in enumerate(cats.priority)} for cats in (lexicon.majors, lexicon.basics)

@@ -20,8 +20,9 @@ Cue lists whose every match contains one of a few plain texts
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from handlers.parsing.firstchars import (
     specialize,
 )
 
+_START = itemgetter(1)  # of an (index, start, end) hit
 # An `in` test costs about a tenth of a regex search on a chat message: up to this many
 # tests still save time on the messages they rule out.
 _MAX_GATE_TEXTS = 4
@@ -82,6 +84,11 @@ class CategorySet:
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
     pattern: str = ""  # the whole alternation, for reference
     _by_source: dict[str, re.Pattern[str]] = field(default_factory=dict)  # equal sources share
+    # per key of `automaton` (by its index): the start character, and that character's regex
+    # once compiled. The index comes with every hit, so no one-character string is made and
+    # hashed per candidate (most are CJK: CPython caches only Latin-1 ones).
+    key_chars: list[str] = field(default_factory=list)
+    key_regexes: list[re.Pattern[str] | None] = field(default_factory=list)
 
     def bucket(self, char: str) -> re.Pattern[str]:
         """The regex for matches starting with `char`, compiled on first use.
@@ -101,6 +108,12 @@ class CategorySet:
     def compile_all(self) -> None:
         for char in self.sources:
             self.bucket(char)
+        for index in range(len(self.key_chars)):
+            self._key_regex(index)
+
+    def _key_regex(self, index: int) -> re.Pattern[str]:
+        regex = self.key_regexes[index] = self.bucket(self.key_chars[index])
+        return regex
 
     def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
         """(start, match) for every keyword hit, in text order."""
@@ -119,14 +132,14 @@ class CategorySet:
         if not found_keys:
             return out
         # Keys of one and two characters ending at the same place come out in either order.
-        starts = sorted([start for _key, start, _end in found_keys])
-        buckets = self.buckets
+        if len(found_keys) > 1:
+            found_keys.sort(key=_START)
+        regexes = self.key_regexes
         pos = 0
-        for start in starts:
+        for key, start, _end in found_keys:
             if start < pos:
                 continue  # inside the previous match: matches do not overlap, as in finditer
-            char = text[start]
-            found = (buckets.get(char) or self.bucket(char)).match(text, start)
+            found = (regexes[key] or self._key_regex(key)).match(text, start)
             if found is not None:
                 out.append((start, found))
                 end = found.end()
@@ -148,6 +161,41 @@ class Lexicon:
     # cue list -> texts one of which every match contains (`required_texts`), for the lists
     # where testing them with `in` is cheaper than a regex search that finds nothing
     cue_texts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # cue list -> a test for "some pattern matches somewhere" (`_searcher`), where it is
+    # faster than the compiled regex's own `search`
+    cue_search: dict[str, Search] = field(default_factory=dict)
+
+
+Search = Callable[[str], "re.Match[str] | None"]
+
+
+def _anchored(pattern: str) -> bool:
+    """The pattern can only match at the start of the text (it begins with ^)."""
+    firsts = first_chars(pattern)
+    return firsts is not None and firsts.at_start and not firsts.chars
+
+
+def _searcher(patterns: list[Any], macros: dict[str, str]) -> Search | None:
+    """For a list with both ^-anchored and other patterns: match the anchored ones at offset 0
+    and search for the rest, or None when the list is not of that kind.
+
+    One regex with a ^ branch is tried by `re` at every position of the text (the ^ branch
+    could match under no other rule it knows); without it the rest gets a form whose start
+    positions `re` skips to in C (`_skipping`). Only whether there is a match is the same as
+    the whole list's `search`, not which: callers use it as a yes/no test."""
+    if not patterns:
+        return None
+    parts = _parts(patterns, macros)
+    anchored = [p for p in parts if _anchored(p)]
+    if not anchored or len(anchored) == len(parts):
+        return None
+    head = re.compile("|".join(f"(?:{p})" for p in anchored)).match
+    rest = re.compile(_skipping("|".join(f"(?:{p})" for p in parts if p not in anchored))).search
+
+    def search(text: str) -> re.Match[str] | None:
+        return head(text) or rest(text)
+
+    return search
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -246,6 +294,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
             _compile_list(rule.get("unless"), macros),
         )
     automaton = gate = None
+    key_list: list[str] = []
     start_keys: frozenset[str] = frozenset()
     sources: dict[str, str] = {}
     if starts:
@@ -253,7 +302,8 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         for char, entries in starts.items():
             sources[char] = _bucket_body([(name, specialize(pattern, char)) for name, pattern in entries])
             keys |= _start_keys(char, [pattern for _name, pattern in entries])
-        automaton = _automaton(keys)
+        key_list = sorted(keys)  # the automaton reports a hit by its key's index in this list
+        automaton = _automaton(key_list)
         start_keys = frozenset(keys)
         if data.get("gate"):
             gate = _gate(required_texts("|".join(pieces)), start_keys)
@@ -269,12 +319,14 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         gate=gate,
         suppress=suppress,
         sources=sources,
+        key_chars=[key[0] for key in key_list] if automaton is not None else [],
+        key_regexes=[None] * len(key_list) if automaton is not None else [],
     )
 
 
-def _automaton(keys: set[str]) -> ahocorasick_rs.AhoCorasick:
+def _automaton(keys: list[str]) -> ahocorasick_rs.AhoCorasick:
     """An Aho-Corasick automaton of `keys` that reports every occurrence, overlaps included."""
-    return ahocorasick_rs.AhoCorasick(sorted(keys), matchkind=ahocorasick_rs.MatchKind.Standard)
+    return ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.Standard)
 
 
 def _add_starts(
@@ -338,6 +390,9 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     cue_texts = {
         name: texts for name, patterns in cue_lists.items() if (texts := _gate_texts(patterns, macros))
     }
+    cue_search = {
+        name: search for name, patterns in cue_lists.items() if (search := _searcher(patterns, macros))
+    }
     cmd_data = _read(directory / "commands.yaml")
     words = [(str(w), str(code)) for code, ws in (cmd_data.get("words") or {}).items() for w in ws]
     words.sort(key=lambda pair: len(pair[0]), reverse=True)
@@ -356,6 +411,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         basics=_category_set(_read(directory / "basic.yaml"), "b", macros),
         cues=cues,
         cue_texts=cue_texts,
+        cue_search=cue_search,
         commands=dict(words),
         grade_commands=frozenset(str(c) for c in cmd_data.get("grade_commands") or []),
         ratings=ratings,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import zhconv_rs
 
@@ -63,12 +64,25 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+_converter: Callable[[str], str] | None = None
+
+
+def _zh_cn() -> Callable[[str], str]:
+    """The zh-cn converter, built on first use (~12 ms). Calling one converter costs about a
+    microsecond less a message than `zhconv_rs.zhconv(text, "zh-cn")`, which finds its
+    ruleset on every call; the output is the same."""
+    global _converter
+    if _converter is None:
+        _converter = zhconv_rs.make_converter("zh-cn", [])
+    return _converter
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified; keeps ASCII untouched and never raises."""
     if text.isascii():
         return text
     try:
-        converted: str = zhconv_rs.zhconv(text, "zh-cn")
+        converted: str = (_converter or _zh_cn())(text)
     except Exception:  # defensive: a converter bug must not drop a message
         return text
     return converted

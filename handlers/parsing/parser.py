@@ -11,13 +11,12 @@ from handlers.parsing.commands import CommandParser, is_command
 from handlers.parsing.lexicon import Lexicon, load_lexicon
 from handlers.parsing.normalize import normalize_parts
 from handlers.parsing.pii import blank_pii, find_pii, mask_pii
-from handlers.parsing.result import ParseResult
+from handlers.parsing.result import Kind, ParseResult
 from handlers.parsing.times import extract_times
 
 # Rules read at most this many characters: a 1 MB paste is classified by its start
 # (every real report fits), while PII masking still covers the whole text in one linear pass.
 CLASSIFY_CHARS = 2000
-_BASIC_KINDS = frozenset({"basic"})
 
 
 class Parser:
@@ -51,27 +50,38 @@ class Parser:
             text = "" if text is None else str(text)
         mentions, norm = normalize_parts(text)
         pii, masked = find_pii(norm)
-        head = blank_pii(norm[:CLASSIFY_CHARS], [s for s in pii if s.start < CLASSIFY_CHARS])
-        result = ParseResult(kind="other", text=norm, masked_text=masked, pii=pii)
+        head = norm[:CLASSIFY_CHARS]
+        if pii:
+            head = blank_pii(head, [s for s in pii if s.start < CLASSIFY_CHARS])
+        category = handled = command = args = grade = None
         if is_command(head):
-            result.kind = "command"
-            result.command, result.args = self._commands.parse(head)
+            kind: Kind = "command"
+            command, args = self._commands.parse(head)
         else:
             verdict = self._classifier.classify(head, role, "@所有人" in mentions)
-            result.kind = verdict.kind
-            result.category = verdict.category
-            result.handled = verdict.handled if verdict.kind in _BASIC_KINDS else None
-            if result.kind == "basic" and verdict.category is not None:
-                result.grade_hint = self._grade(head, verdict.category)
+            kind, category = verdict.kind, verdict.category
+            if kind == "basic":
+                handled = verdict.handled
+                if category is not None:
+                    grade = self._grade(head, category)
         addr = extract_address(head)
-        result.building, result.unit, result.floor, result.room = (
+        # One constructor call with every field: cheaper than filling in a default result.
+        return ParseResult(
+            kind,
+            norm,
+            masked,
+            category,
             addr.building,
             addr.unit,
             addr.floor,
             addr.room,
+            handled,
+            command,
+            args,
+            grade,
+            extract_times(head, now),
+            pii,
         )
-        result.times = extract_times(head, now)
-        return result
 
     def _grade(self, text: str, category: str) -> str:
         for grade, regex in self.lexicon.grade_keywords:  # C, then B, then A

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from handlers.parsing import address, default_parser, pii, times
 from handlers.parsing.firstchars import derive, first_chars, required_texts
 from handlers.parsing.lexicon import _alternation, _read, default_lexicon_dir
+from handlers.parsing.numerals import CN_NUM_CHARS
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "messages.jsonl"
 # Pieces that exercise the pre-checks: numerals next to markers, times, phone numbers.
@@ -121,6 +122,41 @@ def test_cue_gates_only_skip_texts_without_a_match(text: str) -> None:
         assert regex is not None
         if regex.search(text) is not None:
             assert any(needle in text for needle in needles), (name, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts())
+def test_split_cue_searches_find_what_the_whole_list_finds(text: str) -> None:
+    lexicon = default_parser().lexicon
+    assert {"zero", "ack"} <= set(lexicon.cue_search)  # the lists with ^-anchored patterns
+    for name, search in lexicon.cue_search.items():
+        regex = lexicon.cues[name]
+        assert regex is not None
+        for probe in (text, "收到" + text, text + "一切正常", "正常"):
+            assert (search(probe) is None) == (regex.search(probe) is None), (name, probe)
+
+
+# The building and unit rules as first written, with the lookbehind in front: the rewritten
+# ones (`address._numeral`) must find the same spans and numbers.
+_CN = f"[{CN_NUM_CHARS}]"
+_NUM = rf"(?:[0-9]{{1,3}}|{_CN}{{1,4}})"
+_PLAIN_BUILDING = re.compile(
+    rf"(?<![0-9{CN_NUM_CHARS}./-])(?:第)?({_NUM})\s*(?:号楼|号栋|号院|栋|幢|#)|(?<![0-9./-])([0-9]{{1,3}})\s*座"
+)
+_PLAIN_UNIT = re.compile(rf"(?<![0-9{CN_NUM_CHARS}~至到-])({_NUM})\s*单元")
+_ADDRESS_CHARS = "0123456789第号楼栋院幢#座单元 ./-~至到月一二三十百〇两"
+_ADDRESS_SOUP = st.text(alphabet=st.sampled_from(_ADDRESS_CHARS), max_size=16)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(_texts(), _ADDRESS_SOUP))
+def test_building_and_unit_rules_match_the_plain_lookbehind_form(text: str) -> None:
+    assert [(m.span(), m.group(1) or m.group(2)) for m in _PLAIN_BUILDING.finditer(text)] == [
+        (m.span(), m.group(1) or m.group(2) or m.group(3)) for m in address._BUILDING.finditer(text)
+    ]
+    assert [(m.span(), m[1]) for m in _PLAIN_UNIT.finditer(text)] == [
+        (m.span(), m[1]) for m in address._UNIT.finditer(text)
+    ]
 
 
 # --- pre-checks -----------------------------------------------------------------------------
