@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,6 +76,21 @@ def current(url: str | Engine | None = None) -> str | None:
     """The revision the database is at; None for an empty (never migrated) database."""
     with _connect(url) as conn:
         return _current_on(conn)
+
+
+def include_for(dialect: str) -> Callable[..., bool]:
+    """Alembic's `include_object` hook for a database of `dialect`: leaves out what the models
+    declare for other dialects only (`Index(...).ddl_if(dialect=...)`, which `create_all` skips
+    there too), so autogenerate and the schema check do not ask for it."""
+
+    def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        if ddl_if is None or ddl_if.dialect is None:
+            return True
+        wanted = ddl_if.dialect
+        return dialect == wanted if isinstance(wanted, str) else dialect in wanted
+
+    return include
 
 
 def check_head(url: str | Engine | None = None) -> bool:

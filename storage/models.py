@@ -218,9 +218,14 @@ class Ticket(SQLModel, table=True):
     # the composite serves it as two range scans instead of a walk over every open ticket.
     # The repeat check reads a reporter's tickets of the last day: (reporter_id, created_at)
     # skips their older ones, which pile up over the months.
+    # On SQLite it asks per request instead, by (reporter_id, masked_text): one probe finds the
+    # few tickets with that text. Not on PostgreSQL, which loads a batch's senders' tickets in
+    # one round trip (and would refuse index entries over ~2.7 kB: a text may have 2,000 CJK
+    # characters).
     __table_args__ = (
         Index("ix_ticket_status_deadline", "status", "deadline"),
         Index("ix_ticket_reporter_created", "reporter_id", "created_at"),
+        Index("ix_ticket_reporter_text", "reporter_id", "masked_text").ddl_if(dialect="sqlite"),
     )
     id: int | None = Field(default=None, primary_key=True)
     micro_grid_id: int | None = Field(default=None, foreign_key="microgrid.id", index=True)

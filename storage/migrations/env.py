@@ -16,6 +16,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from storage.db import make_engine
+from storage.migrate import include_for
 from storage.models import UTCDateTime
 
 config = context.config
@@ -35,6 +36,8 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
 
 
 def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
+    if connection is not None:
+        kwargs.setdefault("include_object", include_for(connection.dialect.name))
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

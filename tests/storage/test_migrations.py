@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from storage.db import make_engine
-from storage.migrate import alembic_config, check_head, current, head, upgrade
+from storage.migrate import alembic_config, check_head, current, head, include_for, upgrade
 
 
 def _diff(url: str) -> list[object]:
@@ -17,7 +17,12 @@ def _diff(url: str) -> list[object]:
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "include_object": include_for(conn.dialect.name),
+                },
             )
             return list(compare_metadata(ctx, SQLModel.metadata))
     finally:
