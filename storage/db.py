@@ -17,6 +17,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -68,6 +69,14 @@ def describe_url(url: str | URL | None) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' text (a message's parse summary, an outbox row's mention lists): orjson,
+    ~0.5 µs a value where `json.dumps` took ~4 (measured on a parse summary), written for every
+    message. Compact and UTF-8 rather than spaced and \\u-escaped; any JSON reader reads both.
+    Integer keys become strings, as `json.dumps` makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(
     url: str | None = None,
     *,
@@ -89,6 +98,8 @@ def make_engine(
     return create_engine(
         parsed,
         echo=echo,
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
         pool_pre_ping=True,  # survive PostgreSQL restarts and idle connections cut by firewalls
         pool_size=5,
         max_overflow=10,
@@ -102,7 +113,7 @@ def _sqlite_engine(parsed: URL, *, immediate: bool, checkpointer: bool, echo: bo
     on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
     if on_disk:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, echo=echo)
+    engine = create_engine(parsed, echo=echo, json_serializer=json_dumps, json_deserializer=orjson.loads)
     begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     pragmas = SQLITE_PRAGMAS
     if checkpointer and on_disk:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from sqlmodel import Session, select
 
 from storage.db import describe_url, make_engine, resolve_url, session_factory
 from storage.migrate import upgrade
-from storage.models import Community, GridRole
+from storage.models import Community, GridRole, InboundMessage
 
 
 @pytest.fixture
@@ -104,3 +106,33 @@ def test_session_factory_keeps_objects_readable(engine: Engine) -> None:
         s.add(community)
         s.commit()
     assert community.name == "幸福里社区" and community.id is not None
+
+
+def test_json_columns_round_trip_through_orjson(engine: Engine) -> None:
+    """Both backends: what a JSON column gets back equals what was written (CJK unescaped,
+    integer keys made strings as json.dumps makes them), and the stored text is compact."""
+    parsed = {"kind": "basic", "times": [{"phrase": "明天下午三点"}], 7: None, "building": 12}
+    with Session(engine) as session:
+        row = InboundMessage(
+            platform_id=f"json-{uuid.uuid4()}",
+            chat="group",
+            sender_id="wx:a",
+            text="x",
+            parsed=parsed,
+            received_at=datetime(2026, 11, 23, tzinfo=UTC),
+        )
+        session.add(row)
+        session.commit()
+        session.expire_all()
+        stored = session.get(InboundMessage, row.id)
+        assert stored is not None
+        assert stored.parsed == {
+            "kind": "basic",
+            "times": [{"phrase": "明天下午三点"}],
+            "7": None,
+            "building": 12,
+        }
+        raw = session.execute(
+            text("SELECT CAST(parsed AS TEXT) FROM inboundmessage WHERE id = :i"), {"i": row.id}
+        )
+        assert "明天下午三点" in raw.scalar_one()
