@@ -26,6 +26,7 @@ _DELIMS = re.compile(r"[,。;!?\n]")
 _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
+_STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
 
 
 @dataclass(slots=True)
@@ -145,6 +146,8 @@ class _Cues:
                 "news",
                 "ack",
                 "request",
+                "question",
+                "thanks",
                 "work_record",
                 "warning",
                 "not_handled",
@@ -250,7 +253,7 @@ class Classifier:
             return True
         if self._ad_count(body, ads) + (role == "merchant") >= 2:
             return True
-        if role in ("leader", "member") and self._search["drill"](body) is not None:
+        if role in _STAFF and self._search["drill"](body) is not None:
             # Staff announcing a drill or a talk to the residents (请大家准时参加) is a notice.
             return self._search["broadcast"](body) is not None
         if role == "supervisor" or broadcast_mention:
@@ -260,7 +263,10 @@ class Classifier:
 
     def _basic_or_zero(self, body: str, role: str | None, scope: _Scope) -> Classification:
         search = self._search
-        zero = search["zero"](body) is not None
+        # "Nothing much, just asking when the water comes back" asks; it does not report nothing.
+        zero = search["zero"](body) is not None and search["question"](body) is None
+        if role not in _STAFF and search["thanks"](body) is not None and self._handled(body, scope):
+            return Classification("other")  # 谢谢网格员，灯已经修好了: gratitude, not a report
         skip: set[int] = set()
         finding: bool | None = None
         if zero:
@@ -288,7 +294,7 @@ class Classifier:
         if not request and score <= 2 and search["warning"](body) is not None:
             return Classification("other")  # 大家注意保暖: a reminder, not a report
         if category is None or score == 0:
-            if request or (role in ("leader", "member") and search["work_record"](body) is not None):
+            if request or (role in _STAFF and search["work_record"](body) is not None):
                 return Classification("basic", "other", self._handled(body, scope))
             return Classification("other")
         return Classification("basic", category, self._handled(body, scope))

@@ -16,11 +16,44 @@ from handlers.parsing import parse
         ("快来人，电梯里被困了两个人，按警铃没人应", "resident", "major", "casualty"),
         ("外墙瓷砖掉下来了，砸坏了一辆车，幸好没人", "resident", "basic", "safety"),
         ("楼上有人高空抛物，差点砸到小孩", "resident", "basic", "safety"),
+        # a second author's phrasings (written without looking at the corpus)
+        ("重大情况：无；基本情况：无", "leader", "zero_report", None),
+        ("無重大情況，無基本情況", "leader", "zero_report", None),
+        ("今天排查了燃气管道，未发现漏气", "leader", "zero_report", None),
+        ("今日正常，无事", "leader", "zero_report", None),
+        ("没什么事，就是问问明天还停不停水", "resident", "basic", "livelihood"),
+        ("有没有人知道社区医院周末开不开门", "resident", "basic", "livelihood"),
+        ("燃气公司说明天停气检修，是真的吗？", "resident", "basic", "livelihood"),
+        ("谢谢网格员，灯已经修好了👍", "resident", "other", None),
+        ("感謝網格長幫忙協調，問題解決了", "resident", "other", None),
+        ("没有人受伤，就是车被刮了，对方跑了", "resident", "basic", "dispute"),
+        ("小区停车太乱了，每天都被堵在里面出不去", "resident", "basic", "dispute"),
+        ("充电桩那边的电线冒火花了", "resident", "major", "fire"),
+        ("有没有人闻到一股烧焦的味道？好像是从4栋传出来的", "resident", "major", "fire"),
+        ("家里燃气表一直在走字，但是没有开火，是不是漏了", "resident", "major", "gas"),
+        ("快来人啊，有人掉进小区的池塘里了", "resident", "major", "casualty"),
+        ("有只流浪狗在小区里咬人了，一个小孩腿被咬出血", "resident", "major", "casualty"),
+        ("4栋2单元1101的阿姨好几天没出门了，敲门也没人应", "resident", "major", "casualty"),
+        ("一个老太太坐在小区门口一直哭，问她家住哪也说不清楚", "resident", "major", "missing"),
     ],
 )
 def test_phrasing(text: str, role: str, kind: str, category: str | None) -> None:
     result = parse(text, role=role)
     assert (result.kind, result.category) == (kind, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不用担心，刚才那个冒烟的是邻居家在熏腊肉",  # a harmless cause given
+        "有人说东西掉进井里了",  # a thing, not a person
+        "闻到烧焦味，原来是我锅烧糊了",
+        "敲门没人应，可能出去了",  # one of the two signs only
+        "新来的租户家住哪不知道",  # the speaker does not know, nobody is lost
+    ],
+)
+def test_near_misses_stay_below_major(text: str) -> None:
+    assert parse(text, role="resident").kind != "major"
 
 
 def test_no_one_trapped_is_not_major() -> None:

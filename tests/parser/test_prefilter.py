@@ -79,6 +79,20 @@ def test_prefilter_skips_literal_lists_and_gates_the_rest() -> None:
     assert prefilter(r"\s*x") == r"\s*x"
 
 
+def test_every_cue_list_has_known_start_characters() -> None:
+    """A list whose possible first characters are unknown (a leading \\s, a `.`) gets neither
+    the start-character rewrite nor a look-ahead gate: `re` then runs it in full at every
+    position of every message. Write such a pattern with its characters listed instead."""
+    cues = _read(default_lexicon_dir() / "cues.yaml")
+    macros = {str(k): str(v) for k, v in (cues.get("macros") or {}).items()}
+    for name, patterns in cues.items():
+        if name == "macros" or not isinstance(patterns, list):
+            continue
+        for pattern in patterns:
+            firsts = first_chars(_alternation([pattern], macros))
+            assert firsts is not None and firsts.chars is not None, (name, pattern)
+
+
 # --- equivalence with plain `re` over the real lexicon ------------------------------------
 
 
