@@ -27,6 +27,7 @@ _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 _STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
+_REPORTERS = frozenset({"leader", "member", None})  # who sends zero reports (None: unknown)
 
 
 @dataclass(slots=True)
@@ -264,7 +265,10 @@ class Classifier:
     def _basic_or_zero(self, body: str, role: str | None, scope: _Scope) -> Classification:
         search = self._search
         # "Nothing much, just asking when the water comes back" asks; it does not report nothing.
-        zero = search["zero"](body) is not None and search["question"](body) is None
+        # Only staff report "nothing" (all zero reports come from them): a resident's 没事 is chat.
+        zero = (
+            role in _REPORTERS and search["zero"](body) is not None and search["question"](body) is None
+        )
         if role not in _STAFF and search["thanks"](body) is not None and self._handled(body, scope):
             return Classification("other")  # 谢谢网格员，灯已经修好了: gratitude, not a report
         skip: set[int] = set()

@@ -50,10 +50,25 @@ def test_phrasing(text: str, role: str, kind: str, category: str | None) -> None
         "闻到烧焦味，原来是我锅烧糊了",
         "敲门没人应，可能出去了",  # one of the two signs only
         "新来的租户家住哪不知道",  # the speaker does not know, nobody is lost
+        "电视里说今晚有台风，大家把阳台上的花盆收一收",  # a forecast
+        "我们家孩子今天在学校跟同学打架了，老师让家长去一趟",  # a schoolyard fight elsewhere
+        "去年那次火灾之后，楼道里的线路换了吗？",  # a past fire
     ],
 )
 def test_near_misses_stay_below_major(text: str) -> None:
     assert parse(text, role="resident").kind != "major"
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "kind"),
+    [
+        ("今天是重阳节，祝各位老人节日快乐", "resident", "other"),  # a greeting
+        ("「王姐：5栋有人打架」\n- - - - - - - - - - - - - - -\n早就散了，没事", "resident", "other"),
+        ("早就散了，没事", "leader", "zero_report"),  # staff saying "nothing" do report nothing
+    ],
+)
+def test_greetings_and_residents_saying_nothing(text: str, role: str, kind: str) -> None:
+    assert parse(text, role=role).kind == kind
 
 
 def test_no_one_trapped_is_not_major() -> None:
