@@ -26,10 +26,13 @@ def _norm(field: str, value: object) -> object:
     return value
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not available")
-def test_corpus_bars() -> None:
+SECOND_AUTHOR = Path(__file__).resolve().parent / "data" / "second_author.jsonl"
+
+
+def _score(path: Path) -> tuple[float, int, int, int, float, list[str]]:
+    """(kind accuracy, majors, majors found, false majors, field accuracy, misses) of `path`."""
     parser = Parser()
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     kind_ok = majors = major_hit = false_major = field_ok = field_total = 0
     misses: list[str] = []
     for row in rows:
@@ -48,7 +51,26 @@ def test_corpus_bars() -> None:
                     misses.append(f"{row['id']} {field}")
         if got["kind"] != exp["kind"]:
             misses.append(f"{row['id']} kind {got['kind']} != {exp['kind']}")
-    assert kind_ok / len(rows) >= 0.97, misses
-    assert major_hit == majors, misses
+    return kind_ok / len(rows), majors, major_hit, false_major, field_ok / field_total, misses
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not available")
+def test_corpus_bars() -> None:
+    kind, majors, found, false_major, fields, misses = _score(CORPUS)
+    assert kind >= 0.97, misses
+    assert found == majors, misses
     assert false_major <= 1, misses
-    assert field_ok / field_total >= 0.95, misses
+    assert fields >= 0.95, misses
+
+
+def test_second_author_set() -> None:
+    """152 messages written for this test without looking at the corpus (tests/parser/data), as
+    the held-back set's author would: other phrasings, traps for false majors, numerals. The
+    rules were first measured on it at kind accuracy 0.76-0.84 a batch, which shows what the
+    development corpus alone did not. A few labels are a matter of judgement (a thanks that also
+    reports, a car across the fire lane: safety or dispute), hence the lower kind bar."""
+    kind, majors, found, false_major, fields, misses = _score(SECOND_AUTHOR)
+    assert found == majors, misses
+    assert false_major == 0, misses
+    assert kind >= 0.93, misses
+    assert fields >= 0.93, misses
