@@ -58,6 +58,9 @@ _THREE_DIGITS = re.compile("[0-9][0-9][0-9]")
 # no address at all: one scan settles most messages. The lookbehinds look at the character
 # the class consumed; a single leading class lets `re` skip to candidate positions itself.
 _ANY_ADDRESS = re.compile(rf"[0-9{CN_NUM_CHARS}](?:(?=\s*[号栋幢#座单楼层Ff室房])|(?<=[0-9])(?=[0-9][0-9]))")
+# A list item's number at the start of a clause ("2.7栋有住户…" in a report): blanked before
+# the address rules, which otherwise read "2.7" as a decimal and the 7 as no building.
+_ENUMERATOR = re.compile(r"(?:^|(?<=[,;。:\n ]))[0-9]{1,2}\.(?=[0-9])")
 _HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
 _DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
 
@@ -139,11 +142,17 @@ def _room(text: str, has_place: bool) -> str | None:
     return None
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
 def extract_address(text: str) -> Address:
     """First building, unit, floor and room mentioned; None for what is not written."""
     addr = Address()
     if _ANY_ADDRESS.search(text) is None:
         return addr
+    if "." in text:
+        text = _ENUMERATOR.sub(_blank, text)
     triple = _TRIPLE.search(text) if "-" in text else None
     if triple is not None:
         addr.building = int(triple.group(1))

@@ -224,3 +224,9 @@ def test_command_after_quote_and_mention() -> None:
 
 def test_wechat_slash_emoticon_is_not_a_command() -> None:
     assert parse("/:)").kind == "other"
+
+
+def test_a_list_items_number_is_not_read_as_a_decimal() -> None:
+    result = parse("今日巡查：1.消防通道畅通；2.7栋有住户反映楼上漏水，已联系物业", role="leader")
+    assert result.building == 7
+    assert parse("体重2.5公斤，13栋的", role="resident").building == 13
