@@ -123,6 +123,7 @@ async def stats(ctx: MessageContext) -> None:
     label, grids = scope_grids(ctx)
     ids = [g.id for g in grids if g.id is not None]
     day = ctx.today()
+    ctx.store.flush_writes()  # patrol reports and tickets earlier in this batch count too
     session = ctx.store.session
     statuses = dict.fromkeys(("zero", "basic", "major", "missed"), 0)
     for status, n in session.exec(

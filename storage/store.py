@@ -162,9 +162,12 @@ def _row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> Insert:
+def _patrol_upsert_stmt(
+    dialect: str, severity: tuple[tuple[str, int], ...], returning: bool = True
+) -> Insert:
     """One day's patrol record: created by the first report, raised to the most serious status
-    after (a record already marked missed stays missed), counted and summarised by every report."""
+    after (a record already marked missed stays missed), counted and summarised by every report.
+    Without `returning`: the form a batch queues once it knows the record (`add_patrol_report`)."""
     table = _table(PatrolReport)
     ins = _dialect_insert(table, dialect)
     new = ins.excluded
@@ -173,7 +176,7 @@ def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> 
     def rank(column: Any) -> Any:
         return case(ranks, value=column, else_=0)
 
-    return ins.on_conflict_do_update(
+    upsert = ins.on_conflict_do_update(
         index_elements=["micro_grid_id", "day"],
         set_={
             "status": case(
@@ -186,7 +189,8 @@ def _patrol_upsert_stmt(dialect: str, severity: tuple[tuple[str, int], ...]) -> 
                 (or_(new.status != "zero", table.c.summary == ""), new.summary), else_=table.c.summary
             ),
         },
-    ).returning(table.c.id, table.c.day, table.c.status, table.c.entries)
+    )
+    return upsert.returning(table.c.id, table.c.day, table.c.status, table.c.entries) if returning else upsert
 
 
 # Built once, run on the driver connection: the "one reminder an hour" probe (`enqueue(may_exist)`)
@@ -337,6 +341,11 @@ class Store:
         # check then needs no query per request. None: not loaded, or invalid (a ticket changed).
         self._senders: frozenset[str] = frozenset()
         self._requests: _OpenRequests | None = None
+        # Deferred: the patrol records this unit of work has written, as they now are. The first
+        # report of a grid and day goes to the database (the record's id is needed); later ones
+        # in the same batch are queued, their outcome known here: the upsert's row lock, held
+        # until commit, keeps anyone else from changing the record meanwhile.
+        self._patrols: dict[tuple[int, date], PatrolMark] = {}
 
     def cached(self, key: Hashable, load: Callable[[], T]) -> T:
         """A roster-derived fact from the process cache (loaded on a miss; always without one)."""
@@ -781,10 +790,12 @@ class Store:
     # -- patrol --------------------------------------------------------------------------------
 
     def patrol(self, grid_id: int, day: date) -> PatrolReport | None:
+        self.flush_writes()  # a batch's later reports of a record wait in the queue
         stmt = select(PatrolReport).where(PatrolReport.micro_grid_id == grid_id, PatrolReport.day == day)
         return self.session.exec(stmt).first()
 
     def patrols_on(self, day: date) -> list[PatrolReport]:
+        self.flush_writes()
         return list(self.session.exec(select(PatrolReport).where(PatrolReport.day == day)))
 
     def add_patrol_report(
@@ -800,7 +811,7 @@ class Store:
         """Count one report into the grid's record for `day` (created by the first one); the record
         takes the most serious `status` by `severity`, except that a day marked missed stays so."""
         connection = self._connection()
-        stmt = _patrol_upsert_stmt(connection.dialect.name, tuple(sorted(severity.items())))
+        ranks = tuple(sorted(severity.items()))
         values = {
             "micro_grid_id": grid_id,
             "day": day,
@@ -812,10 +823,25 @@ class Store:
             "updated_at": at,
             "recalled": False,
         }
+        known = self._patrols.get((grid_id, day))
+        if known is not None:
+            queued = _patrol_upsert_stmt(connection.dialect.name, ranks, False)
+            self._queued.setdefault(queued, []).append(values)
+            # as the upsert's CASE: a missed record stays missed, else the more serious status
+            if known.status != "missed" and severity.get(status, 0) > severity.get(known.status, 0):
+                known = PatrolMark(id=known.id, day=day, status=status, first=False)
+            else:
+                known = PatrolMark(id=known.id, day=day, status=known.status, first=False)
+            self._patrols[(grid_id, day)] = known
+            return known
+        stmt = _patrol_upsert_stmt(connection.dialect.name, ranks)
         ((report_id, _, status, entries),) = self._run(connection, stmt, values)
         # entries == 1: this report created the record (a missed record starts at 0 entries).
         first = entries == 1 and status != "missed"
-        return PatrolMark(id=int(report_id), day=day, status=status, first=first)
+        mark = PatrolMark(id=int(report_id), day=day, status=status, first=first)
+        if self.deferred:
+            self._patrols[(grid_id, day)] = mark
+        return mark
 
     def add_patrol_entry(
         self,
