@@ -16,6 +16,12 @@ from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Index, Uniqu
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+# The last datetime bound for SQLite and its text, shared by every column's processor: one
+# message's rows (inbound, ticket, its event, outbox, patrol entry, points) mostly carry the
+# same `at` object. One tuple, replaced whole, so threads never see a value paired with another's
+# text.
+_last_sqlite_text: tuple[object, str] = (None, "")
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every backend.
@@ -42,16 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         # SQLite: the check, the shift to UTC and SQLAlchemy's storage format in one function
         # (the generic chain of two processors and a %-dict was a tenth of a message's binding).
-        # The last value and its text are kept: one message's rows (inbound, ticket, event,
-        # outbox, patrol entry) mostly carry the same `at` object. One tuple, replaced whole, so
-        # threads sharing the processor never see a value paired with another's text.
-        last: tuple[object, str] = (None, "")
-
         def to_sqlite(value: Any) -> str | None:
-            nonlocal last
+            global _last_sqlite_text
             if value is None:
                 return None
-            seen, text = last
+            seen, text = _last_sqlite_text
             if value is seen:
                 return text
             if not isinstance(value, datetime) or value.tzinfo is None:
@@ -59,7 +60,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             # "YYYY-MM-DD HH:MM:SS.ffffff", SQLAlchemy's SQLite format (always the microseconds):
             # the aware ISO form without its "+00:00", a quarter faster than formatting fields.
             text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-            last = (value, text)
+            _last_sqlite_text = (value, text)
             return text
 
         return to_sqlite
