@@ -189,12 +189,14 @@ class Classifier:
                 continue
             category, weight = cats.groups[group]
             scores[category] = scores.get(category, 0) + weight
-        for category, (when, unless) in cats.suppress.items():
+        for category, rules in cats.suppress.items():
             if category not in scores:
                 continue
-            suppressed = when is not None and when.search(text) is not None
-            if suppressed and (unless is None or not unless.search(text)):
-                del scores[category]
+            for when, unless in rules:
+                suppressed = when is not None and when.search(text) is not None
+                if suppressed and (unless is None or not unless.search(text)):
+                    del scores[category]
+                    break
         return scores
 
     def _best(self, scores: dict[str, int], cats: CategorySet) -> tuple[str | None, int]:

@@ -37,6 +37,7 @@ from handlers.parsing.firstchars import (
     specialize,
 )
 
+Suppress = tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]  # (when, unless)
 _START = itemgetter(1)  # of an (index, start, end) hit
 # An `in` test costs about a tenth of a regex search on a chat message: up to this many
 # tests still save time on the messages they rule out.
@@ -78,7 +79,8 @@ class CategorySet:
     # Texts one of which every match contains (`required_texts`, where known and other than the
     # start keys): a message with none of them has no match, whatever candidates it starts.
     gate: ahocorasick_rs.AhoCorasick | None = None
-    suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = field(default_factory=dict)
+    # category -> its rules (when, unless): dropped when a rule's `when` matches and its `unless` does not
+    suppress: dict[str, list[Suppress]] = field(default_factory=dict)
     # start character -> regex; filled from `sources` on first use of the character
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
@@ -287,12 +289,13 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
             pieces.append(f"(?P<{name}>{_alternation(patterns, macros)})")
             if starts is not None:
                 starts = _add_starts(starts, name, patterns, macros)
-    suppress: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {}
-    for category, rule in (data.get("suppress") or {}).items():
-        suppress[category] = (
-            _compile_list(rule.get("when"), macros),
-            _compile_list(rule.get("unless"), macros),
-        )
+    suppress: dict[str, list[Suppress]] = {}
+    for category, rules in (data.get("suppress") or {}).items():
+        # one rule ({when, unless}) or a list of them
+        for rule in rules if isinstance(rules, list) else [rules]:
+            suppress.setdefault(category, []).append(
+                (_compile_list(rule.get("when"), macros), _compile_list(rule.get("unless"), macros))
+            )
     automaton = gate = None
     key_list: list[str] = []
     start_keys: frozenset[str] = frozenset()

@@ -33,6 +33,9 @@ from handlers.parsing import parse
         ("家里燃气表一直在走字，但是没有开火，是不是漏了", "resident", "major", "gas"),
         ("快来人啊，有人掉进小区的池塘里了", "resident", "major", "casualty"),
         ("有只流浪狗在小区里咬人了，一个小孩腿被咬出血", "resident", "major", "casualty"),
+        ("电影院着火了，快跑", "resident", "major", "fire"),  # a cinema is no film
+        ("小区门口那家游戏厅有人打架", "resident", "major", "violence"),  # nor an arcade a game
+        ("学校门口有两个男的打起来了", "resident", "major", "violence"),
         ("4栋2单元1101的阿姨好几天没出门了，敲门也没人应", "resident", "major", "casualty"),
         ("一个老太太坐在小区门口一直哭，问她家住哪也说不清楚", "resident", "major", "missing"),
     ],
@@ -53,6 +56,8 @@ def test_phrasing(text: str, role: str, kind: str, category: str | None) -> None
         "电视里说今晚有台风，大家把阳台上的花盆收一收",  # a forecast
         "我们家孩子今天在学校跟同学打架了，老师让家长去一趟",  # a schoolyard fight elsewhere
         "去年那次火灾之后，楼道里的线路换了吗？",  # a past fire
+        "5楼有户人家的狗被车撞了，好可怜",  # an animal hurt
+        "这部电影里的爆炸场面好震撼",  # fiction
     ],
 )
 def test_near_misses_stay_below_major(text: str) -> None:
