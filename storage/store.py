@@ -14,7 +14,8 @@ inbound records, outbox, points, ticket events, patrol entries, alerts — and s
 queue as one executemany in `flush_writes()` (one PostgreSQL pipeline for all of them), called
 before commit and before any read of those tables. Inbound records get ids reserved up front
 (`reserve_inbound_ids`) so handlers can cite them at once, and foreign keys are checked at commit
-(`defer_foreign_keys`); the batch's senders' open requests are read once (`expect_senders`).
+(`defer_foreign_keys`); on PostgreSQL the batch's senders' open requests are read once
+(`expect_senders`), where SQLite probes an index per request.
 """
 
 from __future__ import annotations
@@ -241,32 +242,24 @@ def _person_fields(row: Sequence[Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _open_requests_stmt(senders: int, dialect: str) -> TextualSelect:
-    """Open tickets since :since whose reporter is one of :c0…:c{n-1} (contact ids); one statement
-    per sender count and dialect, so each is compiled once (see storage/fastsql.py).
+def _open_requests_stmt(senders: int) -> TextualSelect:
+    """PostgreSQL: open tickets since :since whose reporter is one of :c0…:c{n-1} (contact ids);
+    one statement per sender count, so each is compiled once (see storage/fastsql.py). SQLite
+    asks per request instead (`Store.same_open_request`).
 
     Written out for the join order: from the few senders (unique wechat_id index) to each one's
-    tickets of the window (ix_ticket_reporter_created). Planning on their own, SQLite (no
-    statistics) walked every open ticket by the status index, and PostgreSQL hashed every open
-    ticket of the window: both grow with the backlog. SQLite is held by CROSS JOIN, PostgreSQL by
-    a LATERAL sub-select that OFFSET 0 keeps from being flattened into the plain join.
+    tickets of the window (ix_ticket_reporter_created). Planning on its own, PostgreSQL hashed
+    every open ticket of the window, which grows with the backlog; a LATERAL sub-select that
+    OFFSET 0 keeps from being flattened into the plain join holds it to the senders.
     """
     ticket = _table(Ticket)
     marks = ", ".join(f":c{i}" for i in range(senders))
     states = ", ".join(f"'{state}'" for state in OPEN_TICKET_STATES)
-    columns = "t.id, t.reporter_id, t.masked_text, t.created_at"
-    window = f"t.status IN ({states}) AND t.created_at >= :since"
-    if dialect == "postgresql":
-        sql = (
-            f"SELECT {columns} FROM person AS p CROSS JOIN LATERAL"
-            f" (SELECT * FROM ticket AS t WHERE t.reporter_id = p.id AND {window} OFFSET 0) AS t"
-            f" WHERE p.wechat_id IN ({marks})"
-        )
-    else:
-        sql = (
-            f"SELECT {columns} FROM person AS p CROSS JOIN ticket AS t"
-            f" WHERE t.reporter_id = p.id AND p.wechat_id IN ({marks}) AND {window}"
-        )
+    sql = (
+        "SELECT t.id, t.reporter_id, t.masked_text, t.created_at FROM person AS p CROSS JOIN LATERAL"
+        f" (SELECT * FROM ticket AS t WHERE t.reporter_id = p.id AND t.status IN ({states})"
+        f" AND t.created_at >= :since OFFSET 0) AS t WHERE p.wechat_id IN ({marks})"
+    )
     binds = [bindparam(f"c{i}", type_=_PERSON.c.wechat_id.type) for i in range(senders)]
     binds.append(bindparam("since", type_=ticket.c.created_at.type))
     return (
@@ -944,7 +937,7 @@ class Store:
         """Open tickets opened since `since` by the batch's senders, in one query."""
         senders = sorted(self._senders)
         connection = self._connection()
-        prepared = fastsql.prepare(_open_requests_stmt(len(senders), connection.dialect.name), connection)
+        prepared = fastsql.prepare(_open_requests_stmt(len(senders)), connection)
         values: dict[str, Any] = {f"c{i}": contact for i, contact in enumerate(senders)}
         values["since"] = since
         found = _OpenRequests(since, convert=prepared.results[3])
