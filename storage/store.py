@@ -10,7 +10,8 @@ Hot-path statements are compiled once by SQLAlchemy and run on the driver connec
 per-call SQLAlchemy work is paid for the few statements every message makes.
 
 A Store made with `deferred=True` (the pipeline's group commit) queues the write-only rows —
-inbound records, outbox, points, ticket events, patrol entries, alerts — and sends each table's
+inbound records, outbox, points, ticket events, patrol entries, alerts, and a record's later
+patrol reports in the batch (`add_patrol_report`) — and sends each table's
 queue as one executemany in `flush_writes()` (one PostgreSQL pipeline for all of them), called
 before commit and before any read of those tables. Inbound records get ids reserved up front
 (`reserve_inbound_ids`) so handlers can cite them at once, and foreign keys are checked at commit
