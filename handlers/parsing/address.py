@@ -45,6 +45,11 @@ _FLOOR = re.compile(
 # 203室, 二〇三室, 502房; a 3-4 digit number right after a building/unit marker.
 _ROOM_MARKED = re.compile(rf"({_CN}{{2,5}}|[0-9]{{2,4}})\s*(?:室|房间|号房)")
 _ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?)\s*([0-9]{3,4})(?![0-9])")
+# The same read digit by digit (三单元六零二): three or four of 零〇○一…九, not followed by
+# another numeral (十, 百) or by 楼/层 (一二三楼 are floors).
+_ROOM_AFTER_CN = re.compile(
+    r"(?:单元|栋|幢|号楼)\s*([零〇○一二三四五六七八九]{3,4})(?![零〇○一二三四五六七八九十百楼层])"
+)
 # A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
 _NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
@@ -134,6 +139,9 @@ def _room(text: str, has_place: bool) -> str | None:
     match = _ROOM_AFTER.search(text)  # `re` skips to its markers itself: no pre-check needed
     if match is not None:
         return match.group(1)
+    match = _ROOM_AFTER_CN.search(text)
+    if match is not None:
+        return cn_to_digits(match.group(1))
     if not has_place or _THREE_DIGITS.search(text) is None:
         return None
     for bare in _ROOM_BARE.finditer(text):

@@ -230,3 +230,9 @@ def test_a_list_items_number_is_not_read_as_a_decimal() -> None:
     result = parse("今日巡查：1.消防通道畅通；2.7栋有住户反映楼上漏水，已联系物业", role="leader")
     assert result.building == 7
     assert parse("体重2.5公斤，13栋的", role="resident").building == 13
+
+
+def test_a_room_read_digit_by_digit_after_the_unit() -> None:
+    result = parse("五号楼三单元六零二家里的燃气报警器一直在响", role="resident")
+    assert (result.building, result.unit, result.room) == (5, 3, "602")
+    assert parse("七栋一二三楼都停电了", role="resident").room is None  # floors, not a room
