@@ -922,16 +922,14 @@ class Store:
         SQLite asks per request, by its (reporter_id, masked_text) index: no round trip to save,
         and a batch load reads every open ticket of the day of every sender (migration 0007)."""
         connection = self._connection()
-        if connection.dialect.name == "sqlite":
-            values = {"reporter": person_id, "text": masked_text, "since": since}
-            rows = self._run(connection, _SAME_OPEN_REQUEST_SQLITE, values)
-            return int(rows[0][0]) if rows else None
-        if self._senders and self._requests is None:
-            self._requests = self._load_open_requests(since - REQUESTS_SLACK)
-        if self._requests is not None and since >= self._requests.since:
-            return self._requests.find(person_id, masked_text, since)
+        sqlite = connection.dialect.name == "sqlite"
+        if not sqlite:
+            if self._senders and self._requests is None:
+                self._requests = self._load_open_requests(since - REQUESTS_SLACK)
+            if self._requests is not None and since >= self._requests.since:
+                return self._requests.find(person_id, masked_text, since)
         values = {"reporter": person_id, "text": masked_text, "since": since}
-        rows = self._run(connection, _SAME_OPEN_REQUEST, values)
+        rows = self._run(connection, _SAME_OPEN_REQUEST_SQLITE if sqlite else _SAME_OPEN_REQUEST, values)
         return int(rows[0][0]) if rows else None
 
     def _load_open_requests(self, since: datetime) -> _OpenRequests:

@@ -322,8 +322,8 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         gate=gate,
         suppress=suppress,
         sources=sources,
-        key_chars=[key[0] for key in key_list] if automaton is not None else [],
-        key_regexes=[None] * len(key_list) if automaton is not None else [],
+        key_chars=[key[0] for key in key_list],  # empty without an automaton
+        key_regexes=[None] * len(key_list),
     )
 
 
