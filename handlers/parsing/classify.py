@@ -151,6 +151,7 @@ class _Cues:
                 "thanks",
                 "work_record",
                 "warning",
+                "witnessed",
                 "not_handled",
             )
         }
@@ -197,6 +198,10 @@ class Classifier:
                 if suppressed and (unless is None or not unless.search(text)):
                     del scores[category]
                     break
+        for category, others in cats.outranks.items():
+            if scores.get(category, 0) >= cats.threshold:
+                for other in others:
+                    scores.pop(other, None)
         return scores
 
     def _best(self, scores: dict[str, int], cats: CategorySet) -> tuple[str | None, int]:
@@ -295,7 +300,12 @@ class Classifier:
         request = search["request"](body) is not None
         if not request and score <= 1 and search["ack"](body) is not None:
             return Classification("other")  # 谢谢/收到/欢迎 with at most a stray word
-        if not request and score <= 2 and search["warning"](body) is not None:
+        if (
+            not request
+            and score <= 2
+            and search["warning"](body) is not None
+            and search["witnessed"](body) is None
+        ):
             return Classification("other")  # 大家注意保暖: a reminder, not a report
         if category is None or score == 0:
             if request or (role in _STAFF and search["work_record"](body) is not None):

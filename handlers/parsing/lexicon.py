@@ -81,6 +81,9 @@ class CategorySet:
     gate: ahocorasick_rs.AhoCorasick | None = None
     # category -> its rules (when, unless): dropped when a rule's `when` matches and its `unless` does not
     suppress: dict[str, list[Suppress]] = field(default_factory=dict)
+    # category -> the categories it drops when it reaches `threshold` (a stabbing is violence,
+    # not the casualty it caused)
+    outranks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # start character -> regex; filled from `sources` on first use of the character
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
@@ -296,6 +299,10 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
             suppress.setdefault(category, []).append(
                 (_compile_list(rule.get("when"), macros), _compile_list(rule.get("unless"), macros))
             )
+    outranks = {
+        str(category): tuple(str(other) for other in others or [])
+        for category, others in (data.get("outranks") or {}).items()
+    }
     automaton = gate = None
     key_list: list[str] = []
     start_keys: frozenset[str] = frozenset()
@@ -321,6 +328,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         start_keys=start_keys,
         gate=gate,
         suppress=suppress,
+        outranks=outranks,
         sources=sources,
         key_chars=[key[0] for key in key_list],  # empty without an automaton
         key_regexes=[None] * len(key_list),
