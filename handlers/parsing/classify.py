@@ -152,6 +152,7 @@ class _Cues:
                 "work_record",
                 "warning",
                 "witnessed",
+                "urgent",
                 "not_handled",
             )
         }
@@ -245,8 +246,12 @@ class Classifier:
         majors = self._lex.majors
         scores = self._scores(majors, body, scope, True, set())
         best, score = self._best(scores, majors)
-        if best is None or score < majors.threshold:
+        if best is None:
             return None
+        if score < majors.threshold and (
+            score + 1 < majors.threshold or self._search["urgent"](body) is None
+        ):
+            return None  # a weak sign alone; with a plea for help (快来人) it is enough
         # Checked after the keywords (the order does not change the outcome): few messages
         # get this far, so most never pay for these two searches.
         search = self._search

@@ -78,3 +78,46 @@ def test_greetings_and_residents_saying_nothing(text: str, role: str, kind: str)
 
 def test_no_one_trapped_is_not_major() -> None:
     assert parse("电梯今天检修，没有困人的情况", role="leader").kind != "major"
+
+
+@pytest.mark.parametrize(
+    ("text", "major"),
+    [
+        # one weak sign of an emergency is not enough on its own ...
+        ("老人心脏不舒服", False),
+        ("紧急通知：明天上午停水", False),  # a plea word with no sign of an emergency
+        # ... a plea for help now lifts it over the threshold
+        ("老人心脏不舒服，快来人", True),
+        ("紧急！楼道里有人摔倒了", True),
+        ("急急急，谁有120的电话，我爸喘不上来", True),
+    ],
+)
+def test_a_plea_for_help_lifts_a_weak_sign(text: str, major: bool) -> None:
+    assert (parse(text, role="resident").kind == "major") is major
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("樓下有人被捅了，流了好多血，快叫救護車", "violence"),  # the injury the violence did
+        ("隔壁两口子打起来了，女的头破血流", "violence"),
+    ],
+)
+def test_violence_outranks_the_injury_it_caused(text: str, category: str) -> None:
+    assert parse(text, role="resident").category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这股票再跌我就要跳楼了哈哈",  # said laughing
+        "接到群众举报，4号楼有人员聚集打麻将赌博，请网格长核实",  # gamblers are no crowd event
+        "三栋一单元门口的台阶塌了一块，老人上下不方便",  # a repair job
+        "电焊冒火花，大家离远点",  # welding
+        "我家煤气灶打不着火了，是不是没气了",  # a stove out of gas, not a person
+        "网上传的咱们小区着火是谣言，大家别信",  # a rumour put right
+        "刚才那是打雷还是爆炸？吓我一跳",  # unsure what it was
+    ],
+)
+def test_more_near_misses(text: str) -> None:
+    assert parse(text, role="resident").kind != "major"
