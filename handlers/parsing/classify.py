@@ -153,6 +153,7 @@ class _Cues:
                 "warning",
                 "witnessed",
                 "urgent",
+                "staff_notice",
                 "not_handled",
             )
         }
@@ -266,6 +267,8 @@ class Classifier:
             return True
         if self._ad_count(body, ads) + (role == "merchant") >= 2:
             return True
+        if role in _STAFF and self._staff_notice(body):
+            return True
         if role in _STAFF and self._search["drill"](body) is not None:
             # Staff announcing a drill or a talk to the residents (请大家准时参加) is a notice.
             return self._search["broadcast"](body) is not None
@@ -273,6 +276,15 @@ class Classifier:
             # Supervisors broadcast and instruct staff; a forwarded concrete problem stays basic.
             return self._search["broadcast"](body) is not None or broadcast_mention
         return False
+
+    def _staff_notice(self, body: str) -> bool:
+        """Staff telling the residents something, with no finding or work of their own in it."""
+        search = self._search
+        return (
+            search["staff_notice"](body) is not None
+            and search["finding"](body) is None
+            and (not self._cues.has_handled or self._cues.handled.search(body) is None)
+        )
 
     def _basic_or_zero(self, body: str, role: str | None, scope: _Scope) -> Classification:
         search = self._search

@@ -121,3 +121,17 @@ def test_violence_outranks_the_injury_it_caused(text: str, category: str) -> Non
 )
 def test_more_near_misses(text: str) -> None:
     assert parse(text, role="resident").kind != "major"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("各位居民，明天上午8点到12点停水，请提前储水", "other"),
+        ("大家注意了，最近天气干燥，楼道里不要堆放易燃物品", "other"),
+        # a finding of their own, or work done, keeps it a report
+        ("巡查发现3栋有人在楼道充电，已告知不要在楼道充电", "basic"),
+        ("3栋有人在楼道充电，已劝离，请大家不要在楼道充电", "basic"),
+    ],
+)
+def test_staff_notices_to_residents(text: str, kind: str) -> None:
+    assert parse(text, role="leader").kind == kind
