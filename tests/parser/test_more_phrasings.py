@@ -135,3 +135,15 @@ def test_more_near_misses(text: str) -> None:
 )
 def test_staff_notices_to_residents(text: str, kind: str) -> None:
     assert parse(text, role="leader").kind == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "东西倒地上了，谁来扶一下",  # a thing fell over
+        "孩子的球掉到井里了",  # the child's ball, not the child
+        "他脸色发白，好像吓着了",  # one weak sign
+    ],
+)
+def test_colloquial_near_misses(text: str) -> None:
+    assert parse(text, role="resident").kind != "major"
