@@ -154,6 +154,7 @@ class _Cues:
                 "witnessed",
                 "urgent",
                 "staff_notice",
+                "neighbourly",
                 "not_handled",
             )
         }
@@ -324,6 +325,8 @@ class Classifier:
             and search["witnessed"](body) is None
         ):
             return Classification("other")  # 大家注意保暖: a reminder, not a report
+        if score <= 2 and search["neighbourly"](body) is not None:
+            return Classification("other")  # 谁家有多余的纸箱子: neighbours among themselves
         if category is None or score == 0:
             if request or (role in _STAFF and search["work_record"](body) is not None):
                 return Classification("basic", "other", self._handled(body, scope))

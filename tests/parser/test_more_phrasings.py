@@ -147,3 +147,18 @@ def test_staff_notices_to_residents(text: str, kind: str) -> None:
 )
 def test_colloquial_near_misses(text: str) -> None:
     assert parse(text, role="resident").kind != "major"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("谁家有多余的纸箱子，搬家用", "other"),
+        ("哪位邻居会修电脑？有偿", "other"),
+        ("有没有一起跳广场舞的姐妹", "other"),
+        ("刚看了下，电梯已经修好了，谢谢物业", "other"),  # thanks at the end, work done
+        # a real problem among the neighbourly words still counts
+        ("谁家有多余的纸箱子？楼道里堆满了杂物，消防通道都堵了", "basic"),
+    ],
+)
+def test_neighbours_among_themselves(text: str, kind: str) -> None:
+    assert parse(text, role="resident").kind == kind
