@@ -52,6 +52,8 @@ _ROOM_AFTER_CN = re.compile(
 )
 # A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
+# A number that names a household (502那家, 1101家的) is a room even with no building written.
+_ROOM_HOUSEHOLD = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?=那家|那户|家的|家里|住户|的住户)")
 _NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
 # Each regex above needs a numeral right before its marker (whitespace between), or a
 # three-digit number: these cheap scans (`re` skips to the numerals itself) skip the regex.
@@ -142,8 +144,11 @@ def _room(text: str, has_place: bool) -> str | None:
     match = _ROOM_AFTER_CN.search(text)
     if match is not None:
         return cn_to_digits(match.group(1))
-    if not has_place or _THREE_DIGITS.search(text) is None:
+    if _THREE_DIGITS.search(text) is None:
         return None
+    if not has_place:
+        household = _ROOM_HOUSEHOLD.search(text)
+        return household.group(1) if household is not None and _plausible_room(text, household) else None
     for bare in _ROOM_BARE.finditer(text):
         if _plausible_room(text, bare):
             return bare.group(1)

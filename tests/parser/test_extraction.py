@@ -236,3 +236,16 @@ def test_a_room_read_digit_by_digit_after_the_unit() -> None:
     result = parse("五号楼三单元六零二家里的燃气报警器一直在响", role="resident")
     assert (result.building, result.unit, result.room) == (5, 3, "602")
     assert parse("七栋一二三楼都停电了", role="resident").room is None  # floors, not a room
+
+
+@pytest.mark.parametrize(
+    ("text", "room"),
+    [
+        ("502那家男的又动手打媳妇了", "502"),  # a household named by its door number
+        ("1101家的狗天天叫", "1101"),
+        ("我家2000块钱丢了", None),  # money, not a door
+        ("他说120家的电话打不通", None),  # a hotline is no room
+    ],
+)
+def test_a_household_named_by_its_door(text: str, room: str | None) -> None:
+    assert parse(text).room == room
