@@ -162,3 +162,18 @@ def test_colloquial_near_misses(text: str) -> None:
 )
 def test_neighbours_among_themselves(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我家孩子看动画片学人家跳楼，被我狠狠说了一顿",  # imitating a cartoon
+        "这个夏天热得人都要中暑晕倒了",  # exaggeration
+        "我爸接到电话说我被绑架了要赎金，吓死了，幸好没转钱",  # a scam that failed
+        "听说外省有个楼塌了，咱们这楼质量怎么样",  # news from elsewhere
+        "3栋楼道一块电瓶冒了点烟，已拿到室外，未起火，无人员受伤",  # nothing caught fire
+        "我家孩子玩游戏又被人打死了，气得直哭",  # a video game
+    ],
+)
+def test_second_round_near_misses(text: str) -> None:
+    assert parse(text, role="resident").kind != "major"
