@@ -155,6 +155,7 @@ class _Cues:
                 "urgent",
                 "staff_notice",
                 "neighbourly",
+                "local",
                 "not_handled",
             )
         }
@@ -325,7 +326,7 @@ class Classifier:
             and search["witnessed"](body) is None
         ):
             return Classification("other")  # 大家注意保暖: a reminder, not a report
-        if not request and score <= 2 and search["news"](body) is not None:
+        if not request and score <= 2 and search["news"](body) is not None and search["local"](body) is None:
             return Classification("other")  # 看了个新闻，一个老人走失…: news of elsewhere is chat
         if score <= 2 and search["neighbourly"](body) is not None:
             return Classification("other")  # 谁家有多余的纸箱子: neighbours among themselves

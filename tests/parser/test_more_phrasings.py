@@ -177,3 +177,15 @@ def test_neighbours_among_themselves(text: str, kind: str) -> None:
 )
 def test_second_round_near_misses(text: str) -> None:
     assert parse(text, role="resident").kind != "major"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("看了个新闻，一个老人走失三天被找到了，家人哭成泪人", "other"),  # news of elsewhere
+        ("网上说咱们小区要停水三天，真的假的", "basic"),  # hearsay about our own place
+        ("朋友圈看到说我们楼下的井盖没了", "basic"),
+    ],
+)
+def test_news_of_elsewhere_is_chat_but_not_news_of_here(text: str, kind: str) -> None:
+    assert parse(text, role="resident").kind == kind
