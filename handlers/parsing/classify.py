@@ -3,12 +3,16 @@
 Order of the decision (each step documented where it happens):
   1. no words at all (stickers, [图片]) → other
   2. major cues that are not negated (无人员受伤), not hypothetical (怕掉下来), not in a
-     drill, a notice or second-hand news → major
+     drill, a notice or second-hand news → major; a cue one point short counts when the
+     message pleads for help (快来人); a category may outrank another (a stabbing is violence,
+     not the casualty it caused)
   3. an explicit zero report (零报告, 重大情况:无 基本情况:无) → zero_report
-  4. notices, adverts, supervisors' broadcasts → other
-  5. "nothing found" cue and no real problem → zero_report
-  6. a category hit, a request or a work record → basic
-  7. anything else → other
+  4. notices, adverts, supervisors' broadcasts, staff notices to the residents → other
+  5. "nothing found" cue from staff and no real problem → zero_report
+  6. chat that carries a stray keyword or two: thanks, reminders, news of elsewhere,
+     neighbours asking one another (`_is_chat`) → other
+  7. a category hit, a request or a work record → basic
+  8. anything else → other
 """
 
 from __future__ import annotations
@@ -317,24 +321,28 @@ class Classifier:
             if not finding:
                 return Classification("zero_report")
         request = search["request"](body) is not None
-        if not request and score <= 1 and search["ack"](body) is not None:
-            return Classification("other")  # 谢谢/收到/欢迎 with at most a stray word
-        if (
-            not request
-            and score <= 2
-            and search["warning"](body) is not None
-            and search["witnessed"](body) is None
-        ):
-            return Classification("other")  # 大家注意保暖: a reminder, not a report
-        if not request and score <= 2 and search["news"](body) is not None and search["local"](body) is None:
-            return Classification("other")  # 看了个新闻，一个老人走失…: news of elsewhere is chat
-        if score <= 2 and search["neighbourly"](body) is not None:
-            return Classification("other")  # 谁家有多余的纸箱子: neighbours among themselves
+        if self._is_chat(body, score, request):
+            return Classification("other")
         if category is None or score == 0:
             if request or (role in _STAFF and search["work_record"](body) is not None):
                 return Classification("basic", "other", self._handled(body, scope))
             return Classification("other")
         return Classification("basic", category, self._handled(body, scope))
+
+    def _is_chat(self, body: str, score: int, request: bool) -> bool:
+        """Chat despite a stray keyword or two (a real problem scores more than these allow)."""
+        search = self._search
+        if request:
+            return score <= 2 and search["neighbourly"](body) is not None
+        if score <= 1 and search["ack"](body) is not None:
+            return True  # 谢谢/收到/欢迎 with at most a stray word
+        if score > 2:
+            return False
+        if search["warning"](body) is not None and search["witnessed"](body) is None:
+            return True  # 大家注意保暖: a reminder, not a report
+        if search["news"](body) is not None and search["local"](body) is None:
+            return True  # 看了个新闻，一个老人走失…: news of elsewhere is chat
+        return search["neighbourly"](body) is not None  # 谁家有多余的纸箱子: among neighbours
 
     def _handled(self, body: str, scope: _Scope) -> bool:
         if not self._cues.has_handled:
