@@ -189,3 +189,15 @@ def test_second_round_near_misses(text: str) -> None:
 )
 def test_news_of_elsewhere_is_chat_but_not_news_of_here(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这是今天最后一条通知",  # not a farewell post
+        "谁能帮忙找人修一下水管",  # someone to hire, not someone lost
+        "下水道堵了，污水都漫到路上了，臭死了",  # sewage, not a flood
+    ],
+)
+def test_third_round_near_misses(text: str) -> None:
+    assert parse(text, role="resident").kind != "major"
