@@ -201,3 +201,17 @@ def test_news_of_elsewhere_is_chat_but_not_news_of_here(text: str, kind: str) ->
 )
 def test_third_round_near_misses(text: str) -> None:
     assert parse(text, role="resident").kind != "major"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "衣服挂在外面晒",  # laundry, not a person hanging outside
+        "我给妈妈打一个电话",  # a call, not a beating
+        "他躺着玩手机一下午没动过",  # lying still by choice
+        "家里燃气表不走字了，是不是坏了",  # a meter that stopped: no gas escaping
+        "楼顶那个太阳能热水器的管子爆了，水一直往下流",  # plumbing, not an explosion
+    ],
+)
+def test_fourth_round_near_misses(text: str) -> None:
+    assert parse(text, role="resident").kind != "major"
