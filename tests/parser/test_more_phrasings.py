@@ -58,6 +58,30 @@ def test_phrasing(text: str, role: str, kind: str, category: str | None) -> None
         "去年那次火灾之后，楼道里的线路换了吗？",  # a past fire
         "5楼有户人家的狗被车撞了，好可怜",  # an animal hurt
         "这部电影里的爆炸场面好震撼",  # fiction
+        "这股票再跌我就要跳楼了哈哈",  # said laughing
+        "接到群众举报，4号楼有人员聚集打麻将赌博，请网格长核实",  # gamblers are no crowd event
+        "三栋一单元门口的台阶塌了一块，老人上下不方便",  # a repair job
+        "电焊冒火花，大家离远点",  # welding
+        "我家煤气灶打不着火了，是不是没气了",  # a stove out of gas, not a person
+        "网上传的咱们小区着火是谣言，大家别信",  # a rumour put right
+        "刚才那是打雷还是爆炸？吓我一跳",  # unsure what it was
+        "东西倒地上了，谁来扶一下",  # a thing fell over
+        "孩子的球掉到井里了",  # the child's ball, not the child
+        "他脸色发白，好像吓着了",  # one weak sign
+        "我家孩子看动画片学人家跳楼，被我狠狠说了一顿",  # imitating a cartoon
+        "这个夏天热得人都要中暑晕倒了",  # exaggeration
+        "我爸接到电话说我被绑架了要赎金，吓死了，幸好没转钱",  # a scam that failed
+        "听说外省有个楼塌了，咱们这楼质量怎么样",  # news from elsewhere
+        "3栋楼道一块电瓶冒了点烟，已拿到室外，未起火，无人员受伤",  # nothing caught fire
+        "我家孩子玩游戏又被人打死了，气得直哭",  # a video game
+        "这是今天最后一条通知",  # not a farewell post
+        "谁能帮忙找人修一下水管",  # someone to hire, not someone lost
+        "下水道堵了，污水都漫到路上了，臭死了",  # sewage, not a flood
+        "衣服挂在外面晒",  # laundry, not a person hanging outside
+        "我给妈妈打一个电话",  # a call, not a beating
+        "他躺着玩手机一下午没动过",  # lying still by choice
+        "家里燃气表不走字了，是不是坏了",  # a meter that stopped: no gas escaping
+        "楼顶那个太阳能热水器的管子爆了，水一直往下流",  # plumbing, not an explosion
     ],
 )
 def test_near_misses_stay_below_major(text: str) -> None:
@@ -108,22 +132,6 @@ def test_violence_outranks_the_injury_it_caused(text: str, category: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "这股票再跌我就要跳楼了哈哈",  # said laughing
-        "接到群众举报，4号楼有人员聚集打麻将赌博，请网格长核实",  # gamblers are no crowd event
-        "三栋一单元门口的台阶塌了一块，老人上下不方便",  # a repair job
-        "电焊冒火花，大家离远点",  # welding
-        "我家煤气灶打不着火了，是不是没气了",  # a stove out of gas, not a person
-        "网上传的咱们小区着火是谣言，大家别信",  # a rumour put right
-        "刚才那是打雷还是爆炸？吓我一跳",  # unsure what it was
-    ],
-)
-def test_more_near_misses(text: str) -> None:
-    assert parse(text, role="resident").kind != "major"
-
-
-@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("各位居民，明天上午8点到12点停水，请提前储水", "other"),
@@ -135,18 +143,6 @@ def test_more_near_misses(text: str) -> None:
 )
 def test_staff_notices_to_residents(text: str, kind: str) -> None:
     assert parse(text, role="leader").kind == kind
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "东西倒地上了，谁来扶一下",  # a thing fell over
-        "孩子的球掉到井里了",  # the child's ball, not the child
-        "他脸色发白，好像吓着了",  # one weak sign
-    ],
-)
-def test_colloquial_near_misses(text: str) -> None:
-    assert parse(text, role="resident").kind != "major"
 
 
 @pytest.mark.parametrize(
@@ -165,21 +161,6 @@ def test_neighbours_among_themselves(text: str, kind: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "我家孩子看动画片学人家跳楼，被我狠狠说了一顿",  # imitating a cartoon
-        "这个夏天热得人都要中暑晕倒了",  # exaggeration
-        "我爸接到电话说我被绑架了要赎金，吓死了，幸好没转钱",  # a scam that failed
-        "听说外省有个楼塌了，咱们这楼质量怎么样",  # news from elsewhere
-        "3栋楼道一块电瓶冒了点烟，已拿到室外，未起火，无人员受伤",  # nothing caught fire
-        "我家孩子玩游戏又被人打死了，气得直哭",  # a video game
-    ],
-)
-def test_second_round_near_misses(text: str) -> None:
-    assert parse(text, role="resident").kind != "major"
-
-
-@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("看了个新闻，一个老人走失三天被找到了，家人哭成泪人", "other"),  # news of elsewhere
@@ -189,29 +170,3 @@ def test_second_round_near_misses(text: str) -> None:
 )
 def test_news_of_elsewhere_is_chat_but_not_news_of_here(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "这是今天最后一条通知",  # not a farewell post
-        "谁能帮忙找人修一下水管",  # someone to hire, not someone lost
-        "下水道堵了，污水都漫到路上了，臭死了",  # sewage, not a flood
-    ],
-)
-def test_third_round_near_misses(text: str) -> None:
-    assert parse(text, role="resident").kind != "major"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "衣服挂在外面晒",  # laundry, not a person hanging outside
-        "我给妈妈打一个电话",  # a call, not a beating
-        "他躺着玩手机一下午没动过",  # lying still by choice
-        "家里燃气表不走字了，是不是坏了",  # a meter that stopped: no gas escaping
-        "楼顶那个太阳能热水器的管子爆了，水一直往下流",  # plumbing, not an explosion
-    ],
-)
-def test_fourth_round_near_misses(text: str) -> None:
-    assert parse(text, role="resident").kind != "major"
