@@ -273,11 +273,12 @@ class Classifier:
             return True
         if self._ad_count(body, ads) + (role == "merchant") >= 2:
             return True
-        if role in _STAFF and self._staff_notice(body):
-            return True
-        if role in _STAFF and self._search["drill"](body) is not None:
-            # Staff announcing a drill or a talk to the residents (请大家准时参加) is a notice.
-            return self._search["broadcast"](body) is not None
+        if role in _STAFF:
+            if self._staff_notice(body):
+                return True
+            if self._search["drill"](body) is not None:
+                # Staff announcing a drill or a talk to the residents (请大家准时参加) is a notice.
+                return self._search["broadcast"](body) is not None
         if role == "supervisor" or broadcast_mention:
             # Supervisors broadcast and instruct staff; a forwarded concrete problem stays basic.
             return self._search["broadcast"](body) is not None or broadcast_mention
