@@ -59,6 +59,7 @@ def test_phrasing(text: str, role: str, kind: str, category: str | None) -> None
         "5楼有户人家的狗被车撞了，好可怜",  # an animal hurt
         "这部电影里的爆炸场面好震撼",  # fiction
         "我在打人口普查的电话",  # 人口, not 打人
+        "我被朋友拉去打了一下午牌",  # cards, not a beating
         "这股票再跌我就要跳楼了哈哈",  # said laughing
         "接到群众举报，4号楼有人员聚集打麻将赌博，请网格长核实",  # gamblers are no crowd event
         "三栋一单元门口的台阶塌了一块，老人上下不方便",  # a repair job
