@@ -67,7 +67,7 @@ _THREE_DIGITS = re.compile("[0-9][0-9][0-9]")
 _ANY_ADDRESS = re.compile(rf"[0-9{CN_NUM_CHARS}](?:(?=\s*[号栋幢#座单楼层Ff室房])|(?<=[0-9])(?=[0-9][0-9]))")
 # A list item's number at the start of a clause ("2.7栋有住户…" in a report): blanked before
 # the address rules, which otherwise read "2.7" as a decimal and the 7 as no building.
-_ENUMERATOR = re.compile(r"(?:^|(?<=[,;。:\n ]))[0-9]{1,2}\.(?=[0-9])")
+_ENUMERATOR = re.compile(rf"(?:^|(?<=[,;。:\n ]))[0-9]{{1,2}}\.(?=[0-9{CN_NUM_CHARS}])")
 _HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
 _DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
 

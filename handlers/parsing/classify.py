@@ -28,6 +28,11 @@ from handlers.parsing.result import Kind
 _DELIMS = re.compile(r"[,。;!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
 _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
+# Spaces between Chinese characters, which many people type for commas (巡查燃气 没有闻到异味):
+# read as commas, so a negation stops at them and the rules written for commas apply.
+_CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+# What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
+_FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 _STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
@@ -39,6 +44,10 @@ class Classification:
     kind: Kind
     category: str | None = None
     handled: bool | None = None
+
+
+def _as_commas(match: re.Match[str]) -> str:
+    return "," * len(match.group(0))
 
 
 def _wordy_start(text: str) -> bool:
@@ -88,6 +97,16 @@ class _Scope:
         if self._hyps is None:
             self._hyps = [m.end() for m in self._cues.hypothetical.finditer(self.text)]
         return self._hyps
+
+    def negated_within(self, start: int, end: int) -> bool:
+        """A keyword hit that spans a negation of its own last words: 燃气没有闻到异味 or
+        燃气管道未发现漏气, written without the comma that would end the clause before the
+        negation. Only when a finding verb (闻到, 发现) follows the negation: in 燃气没关好漏了
+        or 叫了几声没反应 the negation is of something else, or is itself the sign."""
+        for neg_end in self.negs():
+            if start < neg_end < end and _FINDING_VERB.match(self.text, neg_end) is not None:
+                return True
+        return False
 
     def clause(self, pos: int) -> int:
         return bisect_right(self.delims(), pos)
@@ -196,6 +215,8 @@ class Classifier:
                 cue_ends = sorted(scope.negs() + scope.hyps()) if major else scope.negs()
             if cue_ends and scope.covered(pos, cue_ends):
                 continue
+            if scope.negated_within(pos, match.end()):
+                continue
             category, weight = cats.groups[group]
             scores[category] = scores.get(category, 0) + weight
         for category, rules in cats.suppress.items():
@@ -231,6 +252,8 @@ class Classifier:
 
     def classify(self, text: str, role: str | None, broadcast_mention: bool) -> Classification:
         body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
+        if " " in body:
+            body = _CJK_SPACES.sub(_as_commas, body)
         if not _wordy_start(body) and _WORDY.search(body) is None:
             return Classification("other")
         scope = _Scope(body, self._cues)

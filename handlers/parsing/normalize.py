@@ -34,6 +34,9 @@ _COMPAT = {
     c: unicodedata.normalize("NFKD", chr(c))
     for c in (*range(0xFF01, 0xFF5F), 0x3000, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x00A0)
 }
+# Circled list numbers (①7栋…) are the one exception: NFKC makes ① a bare 1, which would run
+# into the number after it (17栋); as (1) the list number stays apart, as with ⑴.
+_COMPAT.update({0x2460 + i: f"({i + 1})" for i in range(20)})
 # The characters of `_COMPAT`. `str.translate` looks up every character of the text in the
 # table (a raised and caught KeyError for each miss), which costs more than finding the few
 # compatibility characters a message has and replacing each distinct one.
@@ -65,6 +68,10 @@ def nfkc(text: str) -> str:
 
 
 _converter: Callable[[str], str] | None = None
+# The converter leaves 著 where its word list does not know the phrase (漂著, 車著了, 聞著),
+# though in simplified text it is 着 but in the zhù words (著名, 显著, 土著, 论著 …), and the
+# rules are written with 着. (著 only comes out of the converter, so this runs on few texts.)
+_ZHE = re.compile("(?<![显土论名原专巨编卓昭遗合译拙新撰])著(?![名作称述书])")
 
 
 def _zh_cn() -> Callable[[str], str]:
@@ -85,6 +92,8 @@ def to_simplified(text: str) -> str:
         converted: str = (_converter or _zh_cn())(text)
     except Exception:  # defensive: a converter bug must not drop a message
         return text
+    if "著" in converted:
+        converted = _ZHE.sub("着", converted)
     return converted
 
 
