@@ -215,9 +215,16 @@ class Classifier:
                 cue_ends = sorted(scope.negs() + scope.hyps()) if major else scope.negs()
             if cue_ends and scope.covered(pos, cue_ends):
                 continue
+            category, weight = cats.groups[group]
+            if weight < cats.threshold:  # a strong keyword inside a weak one's span counts instead
+                stronger = cats.stronger_within(text, pos, match.end(), weight)
+                if stronger is not None and stronger.lastgroup is not None:
+                    pos, match = stronger.start(), stronger
+                    if cue_ends and scope.covered(pos, cue_ends):
+                        continue
+                    category, weight = cats.groups[stronger.lastgroup]
             if scope.negated_within(pos, match.end()):
                 continue
-            category, weight = cats.groups[group]
             scores[category] = scores.get(category, 0) + weight
         for category, rules in cats.suppress.items():
             if category not in scores:
@@ -337,6 +344,8 @@ class Classifier:
         basics = self._lex.basics
         scores = self._scores(basics, body, scope, False, skip)
         category, score = self._best(scores, basics)
+        if zero and score and score < 4 and self._handled(body, scope):
+            zero = False  # a thing found and dealt with is a work record: 共享单车已挪走，通道已畅通
         if zero and score < 2:
             return Classification("zero_report")
         if zero and score < 4:
@@ -357,6 +366,8 @@ class Classifier:
         """Chat despite a stray keyword or two (a real problem scores more than these allow)."""
         search = self._search
         if request:
+            if score <= 1 and search["thanks"](body) is not None:
+                return True  # 谢谢王姐帮我家老人拿药: the help asked for was given
             return score <= 2 and search["neighbourly"](body) is not None
         if score <= 1 and search["ack"](body) is not None:
             return True  # 谢谢/收到/欢迎 with at most a stray word

@@ -57,7 +57,8 @@ def clean_unicode(text: str) -> str:
 
 def nfkc(text: str) -> str:
     """`unicodedata.normalize("NFKC", text)`, with fast paths for ASCII and for text whose
-    only compatibility characters are full-width ASCII and typographic spaces."""
+    only compatibility characters are full-width ASCII and typographic spaces; circled list
+    numbers (①) become (1), not NFKC's bare 1."""
     if text.isascii():
         return text  # ASCII is always in NFKC
     for char in set(_COMPAT_CHARS.findall(text)):

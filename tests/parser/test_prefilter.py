@@ -195,7 +195,13 @@ def test_bucket_sources_compile() -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
 def test_nfkc_fast_path(text: str) -> None:
-    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+    # NFKC, but for circled list numbers, which become (1) rather than a bare 1
+    circled = re.sub("[\u2460-\u2473]", lambda m: f"({ord(m.group(0)) - 0x245F})", text)
+    assert nfkc(text) == unicodedata.normalize("NFKC", circled)
+
+
+def test_circled_list_numbers_keep_apart() -> None:
+    assert nfkc("①7栋②⑳") == "(1)7栋(2)(20)"
 
 
 @settings(max_examples=200, deadline=None)
