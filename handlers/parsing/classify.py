@@ -217,12 +217,10 @@ class Classifier:
                 continue
             category, weight = cats.groups[group]
             if weight < cats.threshold:  # a strong keyword inside a weak one's span counts instead
-                stronger = cats.stronger_within(text, pos, match.end(), weight)
-                if stronger is not None and stronger.lastgroup is not None:
-                    pos, match = stronger.start(), stronger
-                    if cue_ends and scope.covered(pos, cue_ends):
-                        continue
-                    category, weight = cats.groups[stronger.lastgroup]
+                inner = self._stronger_inside(cats, text, match, weight)
+                if inner is not None and not (cue_ends and scope.covered(inner.start(), cue_ends)):
+                    pos, match = inner.start(), inner
+                    category, weight = cats.groups[inner.lastgroup or ""]
             if scope.negated_within(pos, match.end()):
                 continue
             scores[category] = scores.get(category, 0) + weight
@@ -239,6 +237,16 @@ class Classifier:
                 for other in others:
                     scores.pop(other, None)
         return scores
+
+    @staticmethod
+    def _stronger_inside(
+        cats: CategorySet, text: str, match: re.Match[str], weight: int
+    ) -> re.Match[str] | None:
+        """A keyword of more than `weight` inside `match`'s span, which the scan skipped."""
+        for inner in cats.hits_within(text, match.start(), match.end()):
+            if cats.groups[inner.lastgroup or ""][1] > weight:
+                return inner
+        return None
 
     def _best(self, scores: dict[str, int], cats: CategorySet) -> tuple[str | None, int]:
         if not scores:

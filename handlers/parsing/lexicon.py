@@ -120,24 +120,21 @@ class CategorySet:
         regex = self.key_regexes[index] = self.bucket(self.key_chars[index])
         return regex
 
-    def stronger_within(self, text: str, start: int, end: int, weight: int) -> re.Match[str] | None:
-        """The first match of more than `weight` that starts inside `start`..`end` (a hit's span).
+    def hits_within(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+        """Matches that start inside `start`..`end` (a hit's span), one per start position.
 
-        The scan of `matches` does not look inside a hit, so a long weak keyword
-        (业主{C}{0,8}(?:吵|闹|围|堵)) would hide a strong one within it (拉横幅, 围堵); the
-        classifier asks for it here. Only candidate start characters are tried."""
+        The scan of `matches` does not look inside a hit, so a long keyword hides the ones it
+        spans: a weak 业主{C}{0,8}(?:吵|闹|围|堵) the strong 拉横幅 and 围堵 in it. The
+        classifier asks for them here. Only candidate start characters are tried."""
         if self.automaton is None:
-            return None
+            return
         sources = self.sources
-        groups = self.groups
         for pos in range(start + 1, end):
             char = text[pos]
-            if char not in sources:
-                continue
-            found = self.bucket(char).match(text, pos)
-            if found is not None and found.lastgroup is not None and groups[found.lastgroup][1] > weight:
-                return found
-        return None
+            if char in sources:
+                found = self.bucket(char).match(text, pos)
+                if found is not None and found.lastgroup is not None:
+                    yield found
 
     def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
         """(start, match) for every keyword hit, in text order."""
