@@ -137,3 +137,21 @@ def test_circled_list_numbers_stay_apart_from_the_building_number(parser: Parser
     assert (got.kind, got.building) == ("basic", 7)
     got = parser.parse("今日巡查:1.消防通道畅通;2.七栋有住户反映楼上漏水", role="leader")
     assert got.building == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        # the office words for the same commands (销号 closes a ticket, 收悉 acknowledges)
+        ("#销号 R7", "close"),
+        ("#结单 R7 换了灯泡", "close"),
+        ("＃關閉 Ｒ12", "close"),
+        ("#升级 R3 A", "escalate"),
+        ("#收悉 M3", "ack"),
+        ("#状态 R３", "status"),
+        ("/零报", "zero"),
+    ],
+)
+def test_command_synonyms(parser: Parser, text: str, command: str) -> None:
+    got = parser.parse(text, role="leader")
+    assert (got.kind, got.command) == ("command", command)
