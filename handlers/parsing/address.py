@@ -37,14 +37,21 @@ _BUILDING = re.compile(
     rf"|{_numeral(_NOT_BEFORE_BUILDING)}{_BUILDING_MARK}"
     rf"|([0-9](?<![0-9./-].)[0-9]{{0,2}})\s*座"
 )
-_UNIT = re.compile(rf"{_numeral(f'0-9{CN_NUM_CHARS}~至到-')}\s*单元")
+# 2单元; also 2门 where a room number follows (7号楼2门402: Beijing says 门 for 单元)
+_UNIT = re.compile(rf"{_numeral(f'0-9{CN_NUM_CHARS}~至到-')}\s*(?:单元|门(?=\s*[0-9]{{3,4}}(?![0-9])))")
+# A number with 号 or 楼 right before a unit is the building (7号2单元, 7楼2单元), not a floor.
+_UNIT_AHEAD = rf"(?=\s*(?:[0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:单元|门\s*[0-9]{{3}}))"
+_UNIT_AHEAD_NOT = "(?!" + _UNIT_AHEAD[3:]
+_BUILDING_BEFORE_UNIT = re.compile(rf"{_numeral(_NOT_BEFORE_BUILDING)}\s*[号楼]{_UNIT_AHEAD}")
+# 7栋2-402: unit-room after a building marker
+_UNIT_ROOM = re.compile(r"(?:栋|号楼|幢|#|座)\s*([0-9]{1,2})-([0-9]{3,4})(?![0-9])")
 # 三楼 5层 11F 负一层; a number directly before 楼 (号楼 has 号 in between).
 _FLOOR = re.compile(
-    rf"(?<![0-9{CN_NUM_CHARS}#-])(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘])|层|[Ff](?![A-Za-z]))"
+    rf"(?<![0-9{CN_NUM_CHARS}#-])(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘]){_UNIT_AHEAD_NOT}|层|[Ff](?![A-Za-z]))"
 )
 # 203室, 二〇三室, 502房; a 3-4 digit number right after a building/unit marker.
 _ROOM_MARKED = re.compile(rf"({_CN}{{2,5}}|[0-9]{{2,4}})\s*(?:室|房间|号房)")
-_ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?)\s*([0-9]{3,4})(?![0-9])")
+_ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?|门)\s*([0-9]{3,4})(?![0-9])")
 # The same read digit by digit (三单元六零二): three or four of 零〇○一…九, not followed by
 # another numeral (十, 百) or by 楼/层 (一二三楼 are floors).
 _ROOM_AFTER_CN = re.compile(
@@ -82,7 +89,7 @@ class Address:
 
 def _building(text: str) -> int | None:
     if _BUILDING_MARKS.search(text) is None:
-        return None
+        return _building_before_unit(text)
     for match in _BUILDING.finditer(text):
         start = match.start()
         # 11月3号楼下… is a date followed by 楼下, not building 3.
@@ -92,11 +99,22 @@ def _building(text: str) -> int | None:
         value = cn_to_int(span)
         if value is not None and 0 < value < 1000:
             return value
-    return None
+    return _building_before_unit(text)
+
+
+def _building_before_unit(text: str) -> int | None:
+    """7号2单元, 7楼2单元: with no building marker, the number before the unit."""
+    if "单元" not in text and "门" not in text:
+        return None
+    match = _BUILDING_BEFORE_UNIT.search(text)
+    if match is None or text[match.start() - 1 : match.start()] == "月":
+        return None  # 11月3号2单元… is a date
+    value = cn_to_int(match.group(1))
+    return value if value is not None and 0 < value < 1000 else None
 
 
 def _unit(text: str) -> int | None:
-    if "单元" not in text:
+    if "单元" not in text and "门" not in text:
         return None
     for match in _UNIT.finditer(text):
         value = cn_to_int(match.group(1))
@@ -173,6 +191,10 @@ def extract_address(text: str) -> Address:
         addr.room = triple.group(3)
     if addr.building is None:
         addr.building = _building(text)
+    if triple is None and "-" in text:
+        pair = _UNIT_ROOM.search(text)
+        if pair is not None:
+            addr.unit, addr.room = int(pair.group(1)), pair.group(2)
     if addr.unit is None:
         addr.unit = _unit(text)
     addr.floor = _floor(text)

@@ -75,6 +75,14 @@ def test_cn_to_digits_room() -> None:
         ("12#楼3单元飞线充电", 12, 3, None, None),
         ("8栋1单元602家漏水到我家", 8, 1, None, "602"),
         ("七棟２單元有人打架", 7, 2, None, None),
+        # the other ways people write a door: unit-room after the building, 门 for 单元,
+        # 号 or 楼 right before the unit meaning the building
+        ("7栋2-402漏水", 7, 2, None, "402"),
+        ("7号楼2门402漏水", 7, 2, None, "402"),
+        ("7号2单元402漏水", 7, 2, None, "402"),
+        ("7楼2单元楼道灯坏了", 7, 2, None, None),
+        ("7号楼二单元4楼漏水", 7, 2, 4, None),
+        ("住7楼,2单元的王姐", None, 2, 7, None),
     ],
 )
 def test_address(text: str, building: int, unit: int | None, floor: int | None, room: str | None) -> None:
@@ -92,6 +100,7 @@ def test_address(text: str, building: int, unit: int | None, floor: int | None, 
         "11.23 零报告",
         "扣了我1000块押金",
         "已经打了120",
+        "11月3号2单元开会",
     ],
 )
 def test_dates_times_and_grids_are_not_buildings(text: str) -> None:
