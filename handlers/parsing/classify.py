@@ -205,6 +205,7 @@ class Classifier:
         if not hits:
             return scores
         cue_ends: list[int] | None = None
+        negs: list[int] = []
         for pos, match in hits:
             group = match.lastgroup
             if group is None:
@@ -212,7 +213,8 @@ class Classifier:
             if skip and scope.clause(pos) in skip:
                 continue
             if cue_ends is None:
-                cue_ends = sorted(scope.negs() + scope.hyps()) if major else scope.negs()
+                negs = scope.negs()
+                cue_ends = sorted(negs + scope.hyps()) if major else negs
             if cue_ends and scope.covered(pos, cue_ends):
                 continue
             category, weight = cats.groups[group]
@@ -221,7 +223,7 @@ class Classifier:
                 if inner is not None and not (cue_ends and scope.covered(inner.start(), cue_ends)):
                     pos, match = inner.start(), inner
                     category, weight = cats.groups[inner.lastgroup or ""]
-            if scope.negated_within(pos, match.end()):
+            if negs and scope.negated_within(pos, match.end()):
                 continue
             scores[category] = scores.get(category, 0) + weight
         for category, rules in cats.suppress.items():

@@ -33,6 +33,10 @@ class CommandParser:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
         self._refs = _ref_regex(lexicon.ref_prefixes)
+        # command words by their lower-case form, and their lengths longest first: a lookup per
+        # length instead of a comparison per word
+        self._words = {word.lower(): code for word, code in lexicon.commands.items()}
+        self._lengths = sorted({len(word) for word in self._words}, reverse=True)
 
     def parse(self, text: str) -> tuple[str | None, CommandArgs]:
         body = COMMAND_START.sub("", text, count=1)
@@ -57,9 +61,10 @@ class CommandParser:
         return code, args
 
     def _command_word(self, body: str) -> tuple[str | None, str]:
-        for word, code in self._lex.commands.items():  # longest first
-            if body[: len(word)].lower() == word.lower():
-                return code, body[len(word) :]
+        for length in self._lengths:  # longest first: 零报告 before 零报
+            code = self._words.get(body[:length].lower())
+            if code is not None:
+                return code, body[length:]
         return None, body  # unknown command: the word stays in args.text
 
     def _rating(self, rest: str) -> tuple[int | None, str]:
