@@ -18,7 +18,6 @@ handled flag differ from the message as written:
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import Counter
@@ -31,19 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from handlers.parsing import Parser  # noqa: E402
-from tests.parser.test_invariance import SOURCES, VARIANTS  # noqa: E402
+from tests.parser.test_invariance import VARIANTS, labelled_rows  # noqa: E402
 
 LABELS = ("kind", "category", "handled")
 _PUNCTUATION = re.compile("[，。！？、,.!?；;]")
-
-
-def load_rows() -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for path in SOURCES:
-        if path.exists():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            rows += [json.loads(line) for line in lines if line.strip()]
-    return rows
 
 
 def synonym_swaps(text: str, groups: list[list[str]]) -> Iterator[tuple[str, str]]:
@@ -71,7 +61,7 @@ def main() -> int:
     ap.add_argument("--show", type=int, default=10, help="changed rewrites to print per family")
     args = ap.parse_args()
     parser = Parser()
-    rows = load_rows()
+    rows = labelled_rows()
     groups = yaml.safe_load((ROOT / "bench" / "synonyms.yaml").read_text(encoding="utf-8"))["groups"]
 
     def labels(text: str, row: dict[str, object]) -> tuple[object, ...]:

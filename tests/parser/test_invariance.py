@@ -53,7 +53,8 @@ VARIANTS: dict[str, Callable[[str], str]] = {
 }
 
 
-def _rows() -> list[dict[str, object]]:
+def labelled_rows() -> list[dict[str, object]]:
+    """Every labelled message of `SOURCES` that is present."""
     rows: list[dict[str, object]] = []
     for path in SOURCES:
         if path.exists():
@@ -69,7 +70,7 @@ def parser() -> Parser:
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, object]]:
-    found = _rows()
+    found = labelled_rows()
     assert len(found) > 1000, "the second-author set should be here"
     return found
 
