@@ -40,8 +40,8 @@ _BUILDING = re.compile(
 # 2单元; also 2门 where a room number follows (7号楼2门402: Beijing says 门 for 单元)
 _UNIT = re.compile(rf"{_numeral(f'0-9{CN_NUM_CHARS}~至到-')}\s*(?:单元|门(?=\s*[0-9]{{3,4}}(?![0-9])))")
 # A number with 号 or 楼 right before a unit is the building (7号2单元, 7楼2单元), not a floor.
-_UNIT_AHEAD = rf"(?=\s*(?:[0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:单元|门\s*[0-9]{{3}}))"
-_UNIT_AHEAD_NOT = "(?!" + _UNIT_AHEAD[3:]
+_UNIT_NEXT = rf"\s*(?:[0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:单元|门\s*[0-9]{{3}})"
+_UNIT_AHEAD, _UNIT_AHEAD_NOT = f"(?={_UNIT_NEXT})", f"(?!{_UNIT_NEXT})"
 _BUILDING_BEFORE_UNIT = re.compile(rf"{_numeral(_NOT_BEFORE_BUILDING)}\s*[号楼]{_UNIT_AHEAD}")
 # 7栋2-402: unit-room after a building marker
 _UNIT_ROOM = re.compile(r"(?:栋|号楼|幢|#|座)\s*([0-9]{1,2})-([0-9]{3,4})(?![0-9])")

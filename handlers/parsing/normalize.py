@@ -71,7 +71,7 @@ def nfkc(text: str) -> str:
 _converter: Callable[[str], str] | None = None
 # The converter leaves 著 where its word list does not know the phrase (漂著, 車著了, 聞著),
 # though in simplified text it is 着 but in the zhù words (著名, 显著, 土著, 论著 …), and the
-# rules are written with 着. (著 only comes out of the converter, so this runs on few texts.)
+# rules are written with 着. (著 is rare in simplified text, so this runs on few messages.)
 _ZHE = re.compile("(?<![显土论名原专巨编卓昭遗合译拙新撰])著(?![名作称述书])")
 
 
