@@ -30,7 +30,8 @@ _DELIMS = re.compile(r"[,。;!?\n]")
 _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # Spaces between Chinese characters, which many people type for commas (巡查燃气 没有闻到异味):
 # read as commas, so a negation stops at them and the rules written for commas apply.
-_CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+# Digits count on either side (已无意识 120正在抢救; 打了120 人还没醒).
+_CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff0-9])|(?<=[0-9]) +(?=[\u3400-\u9fff])")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
@@ -180,6 +181,7 @@ class _Cues:
                 "neighbourly",
                 "local",
                 "not_handled",
+                "corroborate",
             )
         }
         for name, needles in texts.items():
@@ -284,6 +286,10 @@ class Classifier:
             return Classification("other")
         return self._basic_or_zero(body, role, scope)
 
+    def corroborates(self, reply: str) -> bool:
+        """The reply says the quoted thing is so, or worse (cues.yaml `corroborate`)."""
+        return self._search["corroborate"](reply) is not None
+
     def _ad_count(self, body: str, ads: list[int]) -> int:
         if not ads:
             ads.append(len(self._cues.ad.findall(body)))
@@ -330,6 +336,8 @@ class Classifier:
         return (
             search["staff_notice"](body) is not None
             and search["finding"](body) is None
+            # 各位邻居好，今天巡查了一圈，都正常: a greeting before a patrol report
+            and search["zero"](body) is None
             and (not self._cues.has_handled or self._cues.handled.search(body) is None)
         )
 

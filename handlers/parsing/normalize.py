@@ -108,6 +108,27 @@ def strip_quote(text: str) -> str:
     return text if last_end < 0 else text[last_end:]
 
 
+_QUOTE_HEAD = re.compile(r"^\s*「(?:[^:：」\n]{1,16}[:：])?")
+
+
+def quoted(text: str) -> str:
+    """The message a WeChat quote block quotes, normalised like the reply ("" without one).
+
+    Only the sender's name ("「李师傅：") and the closing 」 are dropped; a quote of a quote
+    keeps its inner quote, which rarely matters: this serves a reply that only makes sense
+    with it (我也闻到了，越来越重了)."""
+    text = nfkc(clean_unicode(text))
+    if not text.lstrip().startswith("「"):
+        return ""
+    last_start = -1
+    for sep in _QUOTE_SEP.finditer(text):
+        last_start = sep.start()
+    if last_start < 0:
+        return ""
+    body = _QUOTE_HEAD.sub("", text[:last_start]).rstrip().removesuffix("」")
+    return to_simplified(body).strip()
+
+
 def split_mentions(text: str) -> tuple[str, str]:
     """(leading @mentions, rest): the mentions are dropped but `@所有人` still marks a broadcast."""
     if "@" not in text:

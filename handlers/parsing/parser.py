@@ -9,7 +9,7 @@ from handlers.parsing.address import extract_address
 from handlers.parsing.classify import Classifier
 from handlers.parsing.commands import CommandParser, is_command
 from handlers.parsing.lexicon import Lexicon, load_lexicon
-from handlers.parsing.normalize import normalize_parts
+from handlers.parsing.normalize import normalize_parts, quoted
 from handlers.parsing.pii import blank_pii, find_pii, mask_pii
 from handlers.parsing.result import Kind, ParseResult
 from handlers.parsing.times import extract_times
@@ -54,6 +54,8 @@ class Parser:
         if pii:
             head = blank_pii(head, [s for s in pii if s.start < CLASSIFY_CHARS])
         category = handled = command = args = grade = None
+        if text[:1] == "「" or text.lstrip().startswith("「"):
+            head = self._with_quote(text, head)
         if is_command(head):
             kind: Kind = "command"
             command, args = self._commands.parse(head)
@@ -82,6 +84,19 @@ class Parser:
             extract_times(head, now),
             pii,
         )
+
+    def _with_quote(self, raw: str, reply: str) -> str:
+        """A reply that bears out what it quotes (我也闻到了，越来越重了) is read together with
+        the quote: alone it names nothing. Any other reply (收到，马上过去) stands alone."""
+        if not self._classifier.corroborates(reply):
+            return reply
+        quote = quoted(raw)[:CLASSIFY_CHARS]
+        if not quote:
+            return reply
+        pii, _ = find_pii(quote)
+        if pii:  # as for the reply: a phone number is no building or room
+            quote = blank_pii(quote, pii)
+        return f"{quote},{reply}"
 
     def _grade(self, text: str, category: str) -> str:
         for grade, regex in self.lexicon.grade_keywords:  # C, then B, then A

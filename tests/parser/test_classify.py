@@ -114,6 +114,27 @@ def test_quote_only_reply_counts() -> None:
     assert parse(thanks).kind == "other"
 
 
+SEP = "\n- - - - - - - - - - - - - - -\n"
+
+
+@pytest.mark.parametrize(
+    ("quote", "reply", "expected"),
+    [
+        # the reply bears the quote out: read together, with the quote's address
+        ("「李师傅：9栋楼道有煤气味」", "我也闻到了，越来越重了", ("major", "gas", 9)),
+        ("「王姐：12栋楼顶在冒烟」", "还在冒，烟更大了", ("major", "fire", 12)),
+        ("「刘阿姨：3栋电梯又坏了」", "我们也遇到了，卡了半天", ("basic", "facility", 3)),
+        # an answer that does not (收到, on my way; a rumour put right) stands alone
+        ("「李姐：5栋楼道冒烟了！」", "收到，马上过去", ("other", None, None)),
+        ("「张阿姨：楼下着火了」", "没有着火，是有人在烧秸秆", ("other", None, None)),
+    ],
+)
+def test_reply_that_bears_out_its_quote(quote: str, reply: str, expected: tuple[object, ...]) -> None:
+    r = parse(quote + SEP + reply, role="resident")
+    assert (r.kind, r.category, r.building) == expected
+    assert r.text == parse(reply).text  # the record keeps the reply as written
+
+
 def test_major_not_in_kind_other_fields() -> None:
     r = parse("4栋602窗户在冒黑烟，已经打了119")
     assert (r.kind, r.category, r.building, r.room, r.floor) == ("major", "fire", 4, "602", None)
