@@ -33,6 +33,14 @@ _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # Digits count on either side (已无意识 120正在抢救; 打了120 人还没醒).
 _CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff0-9])|(?<=[0-9]) +(?=[\u3400-\u9fff])")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
+# Names and citations, not reports: a title (看了《唐山大地震》) or the words on a sign or a
+# poster (广告写着'一氧化碳中毒怎么办'). Their text is left out of the classification.
+_CITED = re.compile(
+    r"《[^《》\n]{0,40}》"
+    r"|(?<=写着|写的|标着|印着|贴着|标题|题目|叫做|名为|主题)(?:是|的是)?:?\s*"
+    r"(?:'[^'\n]{1,40}'|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|‘[^’\n]{1,40}’)"
+)
+_CITE_MARKS = re.compile("[《'\"“‘]")
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
@@ -273,6 +281,8 @@ class Classifier:
         body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
         if " " in body:
             body = _CJK_SPACES.sub(_as_commas, body)
+        if _CITE_MARKS.search(body) is not None:
+            body = _CITED.sub("", body)
         if not _wordy_start(body) and _WORDY.search(body) is None:
             return Classification("other")
         scope = _Scope(body, self._cues)
