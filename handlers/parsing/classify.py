@@ -111,10 +111,13 @@ class _Scope:
         """A keyword hit that spans a negation of its own last words: 燃气没有闻到异味 or
         燃气管道未发现漏气, written without the comma that would end the clause before the
         negation. Only when a finding verb (闻到, 发现) follows the negation: in 燃气没关好漏了
-        or 叫了几声没反应 the negation is of something else, or is itself the sign."""
+        or 叫了几声没反应 the negation is of something else, or is itself the sign. And only when
+        the hit goes on after the verb: in 一周没见到 nothing found is denied, someone is unseen."""
         for neg_end in self.negs():
-            if start < neg_end < end and _FINDING_VERB.match(self.text, neg_end) is not None:
-                return True
+            if start < neg_end < end:
+                verb = _FINDING_VERB.match(self.text, neg_end)
+                if verb is not None and verb.end() < end:
+                    return True
         return False
 
     def clause(self, pos: int) -> int:
@@ -295,6 +298,10 @@ class Classifier:
         if self._is_notice_or_ad(body, role, broadcast_mention, ads):
             return Classification("other")
         return self._basic_or_zero(body, role, scope)
+
+    def passed_check(self, text: str) -> bool:
+        """Something checked and found in order (消防通道畅通, 5栋正常: cues.yaml `positive_state`)."""
+        return self._search["positive_state"](text) is not None
 
     def corroborates(self, reply: str) -> bool:
         """The reply says the quoted thing is so, or worse (cues.yaml `corroborate`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from handlers.parsing.address import extract_address
+from handlers.parsing.address import Address, extract_address
 from handlers.parsing.classify import Classifier
 from handlers.parsing.commands import CommandParser, is_command
 from handlers.parsing.lexicon import Lexicon, load_lexicon
@@ -67,6 +67,8 @@ class Parser:
                 if category is not None:
                     grade = self._grade(head, category)
         addr = extract_address(head)
+        if ";" in head and kind in ("major", "basic") and addr.building is not None:
+            addr = self._item_address(head, kind, role) or addr
         # One constructor call with every field: cheaper than filling in a default result.
         return ParseResult(
             kind,
@@ -84,6 +86,28 @@ class Parser:
             extract_times(head, now),
             pii,
         )
+
+    def _item_address(self, head: str, kind: Kind, role: str | None) -> Address | None:
+        """In a report of several items (1.4栋消防通道畅通；2.6栋地下车库有人躺着…), the address
+        of the first item that alone reads as the whole does: the others are checks passed.
+        Without one of its own, it is at the heading's (7栋今日巡查：…), else at the first address
+        outside a check passed (地点：7栋…), else at none: never at the check's."""
+        items = head.split(";")
+        kinds = [self._classifier.classify(item, role, False).kind for item in items]
+        if kind not in kinds:
+            return None
+        found = extract_address(items[kinds.index(kind)])
+        if found.building is None and ":" in items[0]:
+            found = extract_address(items[0].split(":", 1)[0])
+        if found.building is not None:
+            return found
+        passed = self._classifier.passed_check
+        for item, item_kind in zip(items, kinds, strict=True):
+            if item_kind != "zero_report" and not passed(item):
+                where = extract_address(item)
+                if where.building is not None:
+                    return where
+        return found
 
     def _with_quote(self, raw: str, reply: str) -> str:
         """A reply that bears out what it quotes (我也闻到了，越来越重了) is read together with

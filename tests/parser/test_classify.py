@@ -138,3 +138,18 @@ def test_reply_that_bears_out_its_quote(quote: str, reply: str, expected: tuple[
 def test_major_not_in_kind_other_fields() -> None:
     r = parse("4栋602窗户在冒黑烟，已经打了119")
     assert (r.kind, r.category, r.building, r.room, r.floor) == ("major", "fire", 4, "602", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a negation at the end of a sign denies nothing found: someone unseen for a week
+        ("楼上有很浓的臭味，敲门无人应答，住户是独居老人，已经一周没见到", "major"),
+        ("燃气管道巡查没有发现漏气", "other"),  # here it does: nothing found
+        # a drill denied is the real thing
+        ("不是演习！真的着火了！9栋12楼！", "major"),
+        ("明天消防演习，到时候会有烟，大家别慌", "other"),
+    ],
+)
+def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> None:
+    assert parse(text, role="resident").kind == kind

@@ -258,3 +258,26 @@ def test_a_room_read_digit_by_digit_after_the_unit() -> None:
 )
 def test_a_household_named_by_its_door(text: str, room: str | None) -> None:
     assert parse(text).room == room
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "building"),
+    [
+        # the item that carries the finding gives the address, not the first check passed
+        (
+            "今日巡查情况：1.4栋消防通道畅通；2.6栋地下车库发现一名流浪汉躺在角落，呼之不应，已报120；3.其余正常",
+            "major",
+            6,
+        ),
+        ("今日巡查：1.3栋楼道畅通；2.8栋楼道灯坏了，已报修；3.其余正常", "basic", 8),
+        # no address in the item that matters: the heading's, or none (not the check passed)
+        ("7栋：楼道灯坏了；门禁也坏了", "basic", 7),
+        ("7栋今日巡查：1.正常；2.楼道灯坏了", "basic", 7),
+        ("今日巡查：1.5栋正常；2.地下车库有人躺着，叫不醒", "major", None),
+    ],
+)
+def test_a_report_of_several_items_takes_the_address_of_its_finding(
+    text: str, kind: str, building: int | None
+) -> None:
+    result = parse(text, role="leader")
+    assert (result.kind, result.building) == (kind, building)
