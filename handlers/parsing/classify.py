@@ -209,6 +209,8 @@ class Classifier:
         self._rank = {
             id(cats): {c: i for i, c in enumerate(cats.priority)} for cats in (lexicon.majors, lexicon.basics)
         }
+        words = sorted(lexicon.dialect, key=len, reverse=True)  # the longest first: 咗喺 before 咗
+        self._dialect = re.compile("|".join(map(re.escape, words))) if words else None
 
     def _scores(
         self, cats: CategorySet, text: str, scope: _Scope, major: bool, skip: set[int]
@@ -286,6 +288,8 @@ class Classifier:
             body = _CJK_SPACES.sub(_as_commas, body)
         if _CITE_MARKS.search(body) is not None:
             body = _CITED.sub("", body)
+        if self._dialect is not None and self._dialect.search(body) is not None:
+            body = self._dialect.sub(self._standard, body)
         if not _wordy_start(body) and _WORDY.search(body) is None:
             return Classification("other")
         scope = _Scope(body, self._cues)
@@ -298,6 +302,9 @@ class Classifier:
         if self._is_notice_or_ad(body, role, broadcast_mention, ads):
             return Classification("other")
         return self._basic_or_zero(body, role, scope)
+
+    def _standard(self, match: re.Match[str]) -> str:
+        return self._lex.dialect[match.group(0)]
 
     def passed_check(self, text: str) -> bool:
         """Something checked and found in order (消防通道畅通, 5栋正常: cues.yaml `positive_state`)."""

@@ -185,6 +185,8 @@ class Lexicon:
     # cue list -> a test for "some pattern matches somewhere" (`_searcher`), where it is
     # faster than the compiled regex's own `search`
     cue_search: dict[str, Search] = field(default_factory=dict)
+    # dialect word, normalised -> its standard form (dialect.yaml), read before the rules
+    dialect: dict[str, str] = field(default_factory=dict)
 
 
 Search = Callable[[str], "re.Match[str] | None"]
@@ -433,6 +435,8 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         (grade, _compile_list((grade_data.get("keywords") or {}).get(grade), macros))
         for grade in ("C", "B", "A")
     ]
+    dialect_path = directory / "dialect.yaml"
+    dialect = _dialect(_read(dialect_path)) if dialect_path.exists() else {}
     return Lexicon(
         majors=_category_set(_read(directory / "majors.yaml"), "m", macros),
         basics=_category_set(_read(directory / "basic.yaml"), "b", macros),
@@ -445,4 +449,15 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         ref_prefixes="".join(str(p) for p in cmd_data.get("ref_prefixes") or ["R", "M"]),
         grade_default={str(k): str(v) for k, v in (grade_data.get("default") or {}).items()},
         grade_keywords=grade_keywords,
+        dialect=dialect,
     )
+
+
+def _dialect(data: dict[str, Any]) -> dict[str, str]:
+    """dialect.yaml's `words`, keyed by their normalised form (the text the rules read)."""
+    from handlers.parsing.normalize import nfkc, to_simplified
+
+    words = data.get("words") or {}
+    if not isinstance(words, dict):
+        raise ValueError("dialect.yaml: `words` must map a dialect word to its standard form")
+    return {to_simplified(nfkc(str(k))): str(v) for k, v in words.items() if str(k).strip()}
