@@ -334,7 +334,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         automaton = _automaton(key_list)
         start_keys = frozenset(keys)
         if data.get("gate"):
-            gate = _gate(required_texts("|".join(pieces)), start_keys)
+            gate = _gate(required_texts("|".join(pieces), rare=True), start_keys)
     return CategorySet(
         # the one-regex form is only needed without an automaton: compiling it is slow
         regex=re.compile("|".join(pieces)) if pieces and automaton is None else None,

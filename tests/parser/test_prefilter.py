@@ -128,7 +128,7 @@ def _alphabet() -> str:
         chars |= set(cats.sources)
         for key in cats.start_keys:
             chars |= set(key)
-        chars |= set("".join(required_texts(cats.pattern) or ()))  # what a `gate` looks for
+        chars |= set("".join(required_texts(cats.pattern, rare=True) or ()))  # what a `gate` looks for
     return "".join(sorted(chars))
 
 
@@ -222,3 +222,12 @@ def test_the_majors_gate_skips_messages_without_a_needed_text() -> None:
         assert not majors.gate.find_matches_as_indexes(text)
         assert majors.matches(text) == []
     assert majors.matches("楼下有人晕倒了")  # 晕倒 passes the gate and is a keyword
+
+
+def test_the_gate_texts_are_the_rarest_a_match_needs() -> None:
+    """For `in` tests the fewest texts win; for the majors' Aho-Corasick gate, where many texts
+    cost no more than one, the least likely: 了 is in nearly every message."""
+    pattern = "(?:伤着|弄伤|划伤)了"
+    assert required_texts(pattern) == {"了"}
+    assert required_texts(pattern, rare=True) == {"伤着", "弄伤", "划伤"}
+    assert required_texts("(?:水|河水|洪水)(?:漫|涌|灌)", rare=True) == {"漫", "涌", "灌"}
