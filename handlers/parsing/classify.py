@@ -72,7 +72,7 @@ class _Scope:
     negation and clause positions are never needed.
     """
 
-    __slots__ = ("_bounds", "_cues", "_delims", "_hyps", "_negs", "text")
+    __slots__ = ("_after", "_bounds", "_cues", "_delims", "_hyps", "_negs", "text")
 
     def __init__(self, text: str, cues: _Cues) -> None:
         self.text = text
@@ -81,6 +81,7 @@ class _Scope:
         self._bounds: list[int] | None = None
         self._negs: list[int] | None = None
         self._hyps: list[int] | None = None
+        self._after: list[int] | None = None
 
     def delims(self) -> list[int]:
         """Clause delimiter positions."""
@@ -106,6 +107,18 @@ class _Scope:
         if self._hyps is None:
             self._hyps = [m.end() for m in self._cues.hypothetical.finditer(self.text)]
         return self._hyps
+
+    def imagined_after(self, end: int) -> bool:
+        """A cue later in the clause makes the hit ending at `end` imagined (着火了都跑不出去:
+        what a fire would do, `hypothetical_after`). The cue may share the hit's last
+        character (泄漏了 / 了都跑不出去)."""
+        if self._after is None:
+            self._after = [m.end() for m in self._cues.hypothetical_after.finditer(self.text)]
+        for cue_end in self._after:
+            if cue_end > end:
+                bounds = self.delims()
+                return bisect_left(bounds, end) == bisect_left(bounds, cue_end)
+        return False
 
     def negated_within(self, start: int, end: int) -> bool:
         """A keyword hit that spans a negation of its own last words: 燃气没有闻到异味 or
@@ -164,6 +177,8 @@ class _Cues:
 
         self.negation = get("negation")
         self.hypothetical = get("hypothetical")
+        self.hypothetical_after = get("hypothetical_after")
+        self.has_after = cues.get("hypothetical_after") is not None
         self.scope_breakers = get("scope_breakers")
         self.ad = get("ad")
         self.handled = get("handled")
@@ -239,6 +254,8 @@ class Classifier:
                     pos, match = inner.start(), inner
                     category, weight = cats.groups[inner.lastgroup or ""]
             if negs and scope.negated_within(pos, match.end()):
+                continue
+            if major and self._cues.has_after and scope.imagined_after(match.end()):
                 continue
             scores[category] = scores.get(category, 0) + weight
         for category, rules in cats.suppress.items():

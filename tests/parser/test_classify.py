@@ -149,6 +149,11 @@ def test_major_not_in_kind_other_fields() -> None:
         # a drill denied is the real thing
         ("不是演习！真的着火了！9栋12楼！", "major"),
         ("明天消防演习，到时候会有烟，大家别慌", "other"),
+        # what a fire would do is no fire; a fire that has trapped people is
+        ("消防通道被私家车堵了，着火了消防车都进不来", "basic"),
+        ("楼道堆成这样，燃气泄漏了都跑不出去", "basic"),
+        ("着火了！人都跑不出去了！", "major"),
+        ("3栋着火了，楼上的人跑不出来了", "major"),
     ],
 )
 def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> None:
