@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import random
 import statistics
 import sys
@@ -167,6 +168,8 @@ async def run(url: str, n: int, mode: str, cap: int, rate: float, history: int =
         older = messages(history, topics, seed=2)
         past = [dataclasses.replace(e, message_id="old-" + e.message_id) for e in older]
         await saturated(pipeline, past, cap)
+    gc.collect()
+    gc.freeze()  # as `gridbot serve` does at start: what setup made stays out of the collector's walks
     try:
         if mode == "serial":
             return await serial(pipeline, events)

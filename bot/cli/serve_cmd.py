@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -143,6 +144,11 @@ async def serve(args: argparse.Namespace) -> int:
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
+    # All that exists now (compiled lexicon, roster, web app) lives as long as the process: frozen
+    # out of the cyclic collector's walks, a full collection no longer stalls every message in
+    # flight (serve bench p99 250-370 ms before, 68-83 ms after).
+    gc.collect()
+    gc.freeze()
     await app.start()
     log.info(
         "GridBot serving on http://%s:%d/ (%s connector); dashboard /admin (gridbot user add …)",

@@ -27,10 +27,14 @@ class Parser:
         instead of on first use, so no early message pays for a compile."""
         self.lexicon: Lexicon = load_lexicon(lexicon_dir)
         if precompile:
-            self.lexicon.majors.compile_all()
-            self.lexicon.basics.compile_all()
+            self.compile_all()
         self._classifier = Classifier(self.lexicon)
         self._commands = CommandParser(self.lexicon)
+
+    def compile_all(self) -> None:
+        """Compile every per-character keyword regex now (once; later calls cost nothing)."""
+        self.lexicon.majors.compile_all()
+        self.lexicon.basics.compile_all()
 
     def parse(
         self,
@@ -137,6 +141,14 @@ def default_parser() -> Parser:
     if _default is None:
         _default = Parser()
     return _default
+
+
+def warm_parser() -> Parser:
+    """The default Parser with every keyword regex compiled: for a long-running service, whose
+    first messages should not each pay for some of the compiling while others wait."""
+    parser = default_parser()
+    parser.compile_all()
+    return parser
 
 
 def parse(

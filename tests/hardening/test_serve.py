@@ -213,6 +213,8 @@ async def test_health_metrics_and_json_logs(tmp_path: Path) -> None:
         assert after["gridbot_messages_in_total"] - before["gridbot_messages_in_total"] == len(ids)
         assert after["gridbot_replies_out_total"] > before["gridbot_replies_out_total"]
         assert after["gridbot_process_seconds_per_message"] > 0
+        # what start-up made (the compiled lexicon, above all) is frozen out of the collector
+        assert after["gridbot_gc_frozen_objects"] > 10_000, after
         assert after["gridbot_outbox_pending"] == 0
     finally:
         server.stop()
