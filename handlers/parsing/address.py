@@ -139,7 +139,8 @@ def _plausible_room(text: str, match: re.Match[str]) -> bool:
     if digits in _HOTLINES:
         return False
     end = match.end()
-    if end < len(text) and text[end] in _NOT_ROOM_AFTER:
+    # (not 1502天天…: 天天 is "every day", not 1502 days)
+    if end < len(text) and text[end] in _NOT_ROOM_AFTER and text[end : end + 2] != "天天":
         return False
     before = text[max(0, match.start() - 3) : match.start()]
     if any(word in before for word in _DIAL_BEFORE):

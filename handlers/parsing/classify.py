@@ -31,7 +31,7 @@ _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # Spaces between Chinese characters, which many people type for commas (巡查燃气 没有闻到异味):
 # read as commas, so a negation stops at them and the rules written for commas apply.
 # Digits count on either side (已无意识 120正在抢救; 打了120 人还没醒).
-_CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff0-9])|(?<=[0-9]) +(?=[\u3400-\u9fff])")
+_CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff)]) +(?=[\u3400-\u9fff0-9])|(?<=[0-9]) +(?=[\u3400-\u9fff])")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 # Names and citations, not reports: a title (看了《唐山大地震》) or the words on a sign or a
 # poster (广告写着'一氧化碳中毒怎么办'). Their text is left out of the classification.
