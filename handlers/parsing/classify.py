@@ -32,7 +32,6 @@ _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # read as commas, so a negation stops at them and the rules written for commas apply.
 # Digits count on either side (已无意识 120正在抢救; 打了120 人还没醒).
 _CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff)]) +(?=[\u3400-\u9fff0-9])|(?<=[0-9]) +(?=[\u3400-\u9fff])")
-# What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 # Names and citations, not reports: a title (看了《唐山大地震》) or the words on a sign or a
 # poster (广告写着'一氧化碳中毒怎么办'). Their text is left out of the classification.
 _CITED = re.compile(
@@ -41,6 +40,7 @@ _CITED = re.compile(
     r"(?:'[^'\n]{1,40}'|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|‘[^’\n]{1,40}’)"
 )
 _CITE_MARKS = re.compile("[《'\"“‘]")
+# What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty

@@ -100,12 +100,19 @@ def to_simplified(text: str) -> str:
 
 def strip_quote(text: str) -> str:
     """Keep only the reply of a WeChat quote block; other text is returned unchanged."""
+    sep = _last_quote_separator(text)
+    return text if sep is None else text[sep.end() :]
+
+
+def _last_quote_separator(text: str) -> re.Match[str] | None:
+    """The separator line of a WeChat quote block: the reply follows the LAST one (quotes of
+    quotes nest). None when the text is no quote block."""
     if not text.lstrip().startswith("「"):
-        return text
-    last_end = -1
-    for sep in _QUOTE_SEP.finditer(text):
-        last_end = sep.end()  # the reply follows the LAST separator (quotes of quotes nest)
-    return text if last_end < 0 else text[last_end:]
+        return None
+    last = None
+    for last in _QUOTE_SEP.finditer(text):  # noqa: B007 (the loop keeps the last)
+        pass
+    return last
 
 
 _QUOTE_HEAD = re.compile(r"^\s*「(?:[^:：」\n]{1,16}[:：])?")
@@ -118,14 +125,10 @@ def quoted(text: str) -> str:
     keeps its inner quote, which rarely matters: this serves a reply that only makes sense
     with it (我也闻到了，越来越重了)."""
     text = nfkc(clean_unicode(text))
-    if not text.lstrip().startswith("「"):
+    sep = _last_quote_separator(text)
+    if sep is None:
         return ""
-    last_start = -1
-    for sep in _QUOTE_SEP.finditer(text):
-        last_start = sep.start()
-    if last_start < 0:
-        return ""
-    body = _QUOTE_HEAD.sub("", text[:last_start]).rstrip().removesuffix("」")
+    body = _QUOTE_HEAD.sub("", text[: sep.start()]).rstrip().removesuffix("」")
     return to_simplified(body).strip()
 
 
