@@ -28,6 +28,7 @@ from bot.outbox_sender import OutboxSender, Pacing
 from bot.runtime import Runtime
 from bot.scheduler import JobQueue
 from bot.wecom_mirror import mirror_once
+from handlers import parsing
 from handlers.events import InboundEvent, storable
 from handlers.parsing.parser import warm_parser
 from handlers.pipeline import Pipeline
@@ -59,6 +60,9 @@ def _gc_lines() -> list[str]:
         f"gridbot_gc_frozen_objects {gc.get_freeze_count()}",
         "# TYPE gridbot_gc_full_collections_total counter",
         f"gridbot_gc_full_collections_total {full}",
+        # 1 when the parser runs from its compiled build (scripts/build_native.py), 0 as .py files
+        "# TYPE gridbot_parser_native gauge",
+        f"gridbot_parser_native {int(parsing.NATIVE)}",
     ]
 
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 import zhconv_rs
 
 # Lone surrogates (from broken UTF-16 upstream) would make zhconv-rs raise.
-_SURROGATE_CHARS = "\ud800-\udfff"
+# (escaped for `re`, not in the literal: a compiled build cannot hold lone surrogates)
+_SURROGATE_CHARS = r"\ud800-\udfff"
 _SURROGATES = re.compile(f"[{_SURROGATE_CHARS}]")
 # Zero-width characters and C0/C1 controls except tab and newline: they split keywords.
 _INVISIBLE_CHARS = "\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff"

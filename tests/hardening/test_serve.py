@@ -14,8 +14,12 @@ import aiohttp
 import pytest
 from sqlalchemy import create_engine, text
 
+import handlers.parsing
+from handlers.parsing import accel
 from tests.conftest import _PgServer
 from tests.serve_process import ServeProcess, free_port
+
+PARSING_DIR = Path(handlers.parsing.__file__).parent
 
 TOPICS = ("1号楼微网格群", "2号楼微网格群", "3号楼微网格群", "4号楼微网格群")
 
@@ -215,6 +219,8 @@ async def test_health_metrics_and_json_logs(tmp_path: Path) -> None:
         assert after["gridbot_process_seconds_per_message"] > 0
         # what start-up made (the compiled lexicon, above all) is frozen out of the collector
         assert after["gridbot_gc_frozen_objects"] > 10_000, after
+        # the service runs the parser compiled, as bootstrap builds it (plain Python only without it)
+        assert after["gridbot_parser_native"] == (accel.build_state(PARSING_DIR) == "current")
         assert after["gridbot_outbox_pending"] == 0
     finally:
         server.stop()
