@@ -55,8 +55,12 @@ _ROOM_AFTER = re.compile(r"(?:单元|栋|幢|号楼|#楼?|门)\s*([0-9]{3,4})(?!
 # The same read digit by digit (三单元六零二): three or four of 零〇○一…九, not followed by
 # another numeral (十, 百) or by 楼/层 (一二三楼 are floors).
 _ROOM_AFTER_CN = re.compile(
-    r"(?:单元|栋|幢|号楼)\s*([零〇○一二三四五六七八九]{3,4})(?![零〇○一二三四五六七八九十百楼层])"
+    r"(?:单元|栋|幢|号楼)\s*([零〇○一二三四五六七八九幺么]{3,4})(?![零〇○一二三四五六七八九幺么十百楼层])"
 )
+# A room read out with no marker at all (楼上七零三家, 对门二零一): a run of spelled digits with a
+# 零 or 幺 in it (a count is written 三百, not 三零零), checked as a bare number is.
+_SPOKEN_ZERO = re.compile("[零〇○幺]")
+_ROOM_SPOKEN = re.compile("[零〇○一二三四五六七八九幺么]{3,}")
 # A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
 # A number that names a household (502那家, 1101家的) is a room even with no building written.
@@ -134,8 +138,9 @@ def _floor(text: str) -> int | None:
     return None
 
 
-def _plausible_room(text: str, match: re.Match[str]) -> bool:
-    digits = match.group(1)
+def _plausible_room(text: str, match: re.Match[str], digits: str | None = None) -> bool:
+    """`match` (group 1, or `digits` when given: its digits) reads as a room number."""
+    digits = digits or match.group(1)
     if digits in _HOTLINES:
         return False
     end = match.end()
@@ -163,6 +168,10 @@ def _room(text: str, has_place: bool) -> str | None:
     match = _ROOM_AFTER_CN.search(text)
     if match is not None:
         return cn_to_digits(match.group(1))
+    if _SPOKEN_ZERO.search(text) is not None:
+        spoken = _spoken_room(text)
+        if spoken is not None:
+            return spoken
     if _THREE_DIGITS.search(text) is None:
         return None
     if not has_place:
@@ -174,6 +183,19 @@ def _room(text: str, has_place: bool) -> str | None:
     return None
 
 
+def _spoken_room(text: str) -> str | None:
+    for match in _ROOM_SPOKEN.finditer(text):
+        run = match.group(0)
+        if len(run) > 4 or _SPOKEN_ZERO.search(run) is None:
+            continue  # a phone number read out, or a count (三十一): no room
+        if match.start() > 0 and text[match.start() - 1] in "十百千":
+            continue
+        digits = cn_to_digits(run)
+        if digits is not None and _plausible_room(text, match, digits):
+            return digits
+    return None
+
+
 def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group(0))
 
@@ -181,7 +203,7 @@ def _blank(match: re.Match[str]) -> str:
 def extract_address(text: str) -> Address:
     """First building, unit, floor and room mentioned; None for what is not written."""
     addr = Address()
-    if _ANY_ADDRESS.search(text) is None:
+    if _ANY_ADDRESS.search(text) is None and _SPOKEN_ZERO.search(text) is None:
         return addr
     if "." in text:
         text = _ENUMERATOR.sub(_blank, text)

@@ -33,10 +33,11 @@ _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # Digits count on either side (已无意识 120正在抢救; 打了120 人还没醒).
 _CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff)]) +(?=[\u3400-\u9fff0-9])|(?<=[0-9]) +(?=[\u3400-\u9fff])")
 # Names and citations, not reports: a title (看了《唐山大地震》) or the words on a sign or a
-# poster (广告写着'一氧化碳中毒怎么办'). Their text is left out of the classification.
+# poster (广告写着'一氧化碳中毒怎么办'), or a question someone asked (有居民问"闻到煤气味怎么办").
+# Their text is left out of the classification.
 _CITED = re.compile(
     r"《[^《》\n]{0,40}》"
-    r"|(?<=写着|写的|标着|印着|贴着|标题|题目|叫做|名为|主题)(?:是|的是)?:?\s*"
+    r"|(?:(?<=写着|写的|标着|印着|贴着|标题|题目|叫做|名为|主题|问道|咨询)|(?<=问))(?:是|的是)?:?\s*"
     r"(?:'[^'\n]{1,40}'|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|‘[^’\n]{1,40}’)"
 )
 _CITE_MARKS = re.compile("[《'\"“‘]")
@@ -45,7 +46,8 @@ _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 _STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
-_REPORTERS = frozenset({"leader", "member", None})  # who sends zero reports (None: unknown)
+# who sends zero reports (None: unknown); in a merchant grid (商户网格) the shops check themselves
+_REPORTERS = frozenset({"leader", "member", "merchant", None})
 
 
 @dataclass(slots=True)
@@ -208,6 +210,7 @@ class _Cues:
                 "local",
                 "not_handled",
                 "corroborate",
+                "laugh",
             )
         }
         for name, needles in texts.items():
@@ -358,7 +361,9 @@ class Classifier:
     def _is_notice_or_ad(self, body: str, role: str | None, broadcast_mention: bool, ads: list[int]) -> bool:
         if self._search["notice"](body) is not None:
             return True
-        if self._ad_count(body, ads) + (role == "merchant") >= 2:
+        # A shop counts once towards an advert, unless it reports on itself (本店今日自查，无异常).
+        merchant = role == "merchant" and self._search["zero"](body) is None
+        if self._ad_count(body, ads) + merchant >= 2:
             return True
         if role in _STAFF:
             if self._staff_notice(body):
@@ -432,6 +437,8 @@ class Classifier:
             return True  # 谢谢/收到/欢迎 with at most a stray word
         if score > 2:
             return False
+        if search["laugh"](body) is not None:
+            return True  # 笑死，小狗追着外卖小哥跑了半条街: told for fun
         if search["warning"](body) is not None and search["witnessed"](body) is None:
             return True  # 大家注意保暖: a reminder, not a report
         if search["news"](body) is not None and search["local"](body) is None:

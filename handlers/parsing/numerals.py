@@ -8,8 +8,9 @@ from __future__ import annotations
 
 DIGITS: dict[str, int] = {
     "零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "幺": 1, "么": 1,
 }  # fmt: skip
+# (幺 is 1 as read out in numbers: 六零幺 is room 601; 么 is how converters may write it)
 UNITS: dict[str, int] = {"十": 10, "百": 100, "千": 1000}
 
 # Character class for regexes that capture a numeral span.

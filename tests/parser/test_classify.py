@@ -158,3 +158,46 @@ def test_major_not_in_kind_other_fields() -> None:
 )
 def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "kind"),
+    [
+        # told for fun: two keyword points at most, and a laugh
+        ("楼下两个大爷下棋吵得面红耳赤，差点掀桌子，笑死", "resident", "other"),
+        ("我家娃打游戏一晚上喊“着火了快跑”，吓我一跳哈哈", "resident", "other"),
+        # a joke denied is meant: 不像开玩笑
+        ("对门大姐刚才跟我说她不想活了，药都攒好了，我听着不像开玩笑", "resident", "major"),
+        # a question someone asked, quoted, reports nothing
+        ("有居民问“闻到煤气味怎么办”，统一回复：先开窗关阀，到楼外再拨燃气热线", "leader", "other"),
+        # a shop in a merchant grid reports on itself
+        ("本店今日自查，灭火器在位，燃气管道无泄漏，无异常", "merchant", "zero_report"),
+        ("爆炸价！鲜猪肉今天只要12元一斤，先到先得", "merchant", "other"),
+        # a series in the news cue; not 急剧 (水位急剧上涨 is a flood)
+        ("昨晚追的剧里那个小孩走丢了，哭得我稀里哗啦的", "resident", "other"),
+        ("河水水位急剧上涨，已经漫到车门了", "resident", "major"),
+    ],
+)
+def test_fun_citations_and_merchants(text: str, role: str, kind: str) -> None:
+    assert parse(text, role=role).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "category"),
+    [
+        # regional speech (Sichuan 莫得, Cantonese 未返/而家) read in the rules' words
+        ("隔壁王嬢嬢两天莫看到人了，喊门喊了好久都莫得人答应", "major", "casualty"),
+        ("我阿爸今朝早出门到而家都未返，佢有认知障碍", "major", "missing"),
+        # a gas smell without the word 泄漏
+        ("一进门就一股臭鸡蛋味，越往三楼越浓，闻着像煤气", "major", "gas"),
+        ("燃气表旁边的报警器一直在叫，一股怪味", "major", "gas"),
+        ("后山那块坡往下滑了，泥已经推到11栋后墙根了", "major", "disaster"),
+        ("隔壁烧烤店后厨油锅窜上去了，抽油烟机口都红了，店里人全往外跑", "major", "fire"),
+        # 老化了 is not 化了 (melted); a tree cleared last week is over
+        ("8栋顶楼走廊的电线都老化了，外皮都裂开，会不会有危险？", "basic", "safety"),
+        ("上周台风刮倒的那棵树，园林已经清理走了，路已恢复通行", "basic", "facility"),
+    ],
+)
+def test_signs_without_the_textbook_word(text: str, kind: str, category: str) -> None:
+    result = parse(text, role="resident")
+    assert (result.kind, result.category) == (kind, category)

@@ -281,3 +281,20 @@ def test_a_report_of_several_items_takes_the_address_of_its_finding(
 ) -> None:
     result = parse(text, role="leader")
     assert (result.kind, result.building) == (kind, building)
+
+
+@pytest.mark.parametrize(
+    ("text", "room"),
+    [
+        # read out digit by digit, with no marker: 零 or 幺 (1) makes it a door number
+        ("是楼上七零三家漏的", "703"),
+        ("好像是从对门二零一飘出来的", "201"),
+        ("我们是十一号楼一单元六零幺，快来人", "601"),
+        ("我们是十一号楼一单元六零么，快来人", "601"),  # 幺 as a converter may write it
+        ("二零二六年一月要交物业费", None),  # a year
+        ("电话幺三八零零零", None),  # part of a phone number
+        ("楼上三百多斤的东西", None),  # a count
+    ],
+)
+def test_a_room_read_out_without_a_marker(text: str, room: str | None) -> None:
+    assert parse(text, role="resident").room == room

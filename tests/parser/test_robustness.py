@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.parsing import mask_pii, parse
 from handlers.parsing.result import KINDS
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 ROLES = st.sampled_from([None, "leader", "member", "resident", "merchant", "supervisor"])
 CHUNKS = st.sampled_from(
@@ -64,3 +69,13 @@ def test_one_megabyte_message() -> None:
 def test_non_string_input_does_not_raise() -> None:
     assert parse(None).kind == "other"  # type: ignore[arg-type]
     assert parse(12345).kind in KINDS  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", sorted(CONFIG.rglob("*.yaml")), ids=lambda p: p.name)
+def test_config_files_read_the_same_without_libyaml(path: Path) -> None:
+    """The parser reads its YAML with libyaml where PyYAML has it, else with the pure loader,
+    which is stricter (an unquoted `没有?大碍` in a flow list is an error to it): the data must
+    be the same either way, or a machine without libyaml would not start."""
+    text = path.read_text(encoding="utf-8")
+    pure = yaml.load(text, Loader=yaml.SafeLoader)
+    assert pure == yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
