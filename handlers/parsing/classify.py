@@ -211,6 +211,7 @@ class _Cues:
                 "not_handled",
                 "corroborate",
                 "laugh",
+                "visit",
             )
         }
         for name, needles in texts.items():
@@ -408,6 +409,8 @@ class Classifier:
         basics = self._lex.basics
         scores = self._scores(basics, body, scope, False, skip)
         category, score = self._best(scores, basics)
+        if basics.prefer and category is not None:
+            category = self._preferred(basics, scores, category, body, role)
         if zero and score and score < 4 and self._handled(body, scope):
             zero = False  # a thing found and dealt with is a work record: 共享单车已挪走，通道已畅通
         if zero and score < 2:
@@ -425,6 +428,17 @@ class Classifier:
                 return Classification("basic", "other", self._handled(body, scope))
             return Classification("other")
         return Classification("basic", category, self._handled(body, scope))
+
+    def _preferred(
+        self, cats: CategorySet, scores: dict[str, int], best: str, body: str, role: str | None
+    ) -> str:
+        """The category the form of the message points to, where two both scored (`prefer`)."""
+        for winner, loser, cue, roles in cats.prefer:
+            if best == loser and winner in scores and role in roles:
+                search = self._search.get(cue)
+                if search is not None and search(body) is not None:
+                    return winner
+        return best
 
     def _is_chat(self, body: str, score: int, request: bool) -> bool:
         """Chat despite a stray keyword or two (a real problem scores more than these allow)."""

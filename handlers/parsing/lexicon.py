@@ -38,6 +38,7 @@ from handlers.parsing.firstchars import (
 )
 
 Suppress = tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]  # (when, unless)
+Prefer = tuple[str, str, str, frozenset["str | None"]]  # (winner, loser, cue list, roles)
 _START = itemgetter(1)  # of an (index, start, end) hit
 # An `in` test costs about a tenth of a regex search on a chat message: up to this many
 # tests still save time on the messages they rule out.
@@ -84,6 +85,9 @@ class CategorySet:
     # category -> the categories it drops when it reaches `threshold` (a stabbing is violence,
     # not the casualty it caused)
     outranks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (winner, loser, cue list, roles): when the best category is `loser`, `winner` also scored,
+    # the sender has one of `roles` and the cue list matches, `winner` is taken instead
+    prefer: list[Prefer] = field(default_factory=list)
     # start character -> regex; filled from `sources` on first use of the character
     buckets: dict[str, re.Pattern[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
@@ -321,6 +325,10 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         str(category): tuple(str(other) for other in others or [])
         for category, others in (data.get("outranks") or {}).items()
     }
+    prefer: list[Prefer] = [
+        (str(rule["category"]), str(rule["over"]), str(rule["cue"]), frozenset(rule.get("roles") or [None]))
+        for rule in data.get("prefer") or []
+    ]
     automaton = gate = None
     key_list: list[str] = []
     start_keys: frozenset[str] = frozenset()
@@ -347,6 +355,7 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         gate=gate,
         suppress=suppress,
         outranks=outranks,
+        prefer=prefer,
         sources=sources,
         key_chars=[key[0] for key in key_list],  # empty without an automaton
         key_regexes=[None] * len(key_list),
