@@ -64,7 +64,12 @@ _ROOM_SPOKEN = re.compile("[零〇○一二三四五六七八九幺么]{3,}")
 # A bare 3-4 digit number in a message that names a place; filtered by `_plausible_room`.
 _ROOM_BARE = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?![0-9A-Za-z.:/%-])")
 # A number that names a household (502那家, 1101家的) is a room even with no building written.
-_ROOM_HOUSEHOLD = re.compile(r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?=那家|那户|家的|家里|住户|的住户)")
+_ROOM_HOUSEHOLD = re.compile(
+    r"(?<![0-9A-Za-z.:/¥$·-])([0-9]{3,4})(?=那家|那户|家的|家里|住户|的住户|的(?:小伙子|姑娘|老人|大爷|大妈|阿姨|奶奶|"
+    r"爷爷|男的|女的|孩子|业主|租户|人家|老太太|老头))"
+)
+# Words that place a bare number next door (隔壁1202, 楼上502): it is a door, not a count.
+_NEIGHBOUR = re.compile("楼上|楼下|隔壁|对门|对面|住")
 _NOT_ROOM_AFTER = frozenset("年月日号点时分秒元块米斤岁人户个条名天次辆只台度毛角克吨斤公千万百栋幢座楼层单")
 # Each regex above needs a numeral right before its marker (whitespace between), or a
 # three-digit number: these cheap scans (`re` skips to the numerals itself) skip the regex.
@@ -227,6 +232,6 @@ def extract_address(text: str) -> Address:
         addr.unit = _unit(text)
     addr.floor = _floor(text)
     if addr.room is None:
-        has_place = addr.building is not None or addr.unit is not None or "楼上" in text or "住" in text
+        has_place = addr.building is not None or addr.unit is not None or _NEIGHBOUR.search(text) is not None
         addr.room = _room(text, has_place)
     return addr

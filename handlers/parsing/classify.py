@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from handlers.parsing.lexicon import CategorySet, Lexicon
 from handlers.parsing.result import Kind
 
-_DELIMS = re.compile(r"[,。;!?\n]")
+# (a colon too: in 各网格注意:河水漫上来了 the 注意 is not over the flood)
+_DELIMS = re.compile(r"[,。;:!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
 _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # Spaces between Chinese characters, which many people type for commas (巡查燃气 没有闻到异味):

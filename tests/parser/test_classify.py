@@ -201,3 +201,23 @@ def test_fun_citations_and_merchants(text: str, role: str, kind: str) -> None:
 def test_signs_without_the_textbook_word(text: str, kind: str, category: str) -> None:
     result = parse(text, role="resident")
     assert (result.kind, result.category) == (kind, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "kind", "category"),
+    [
+        # a storm named with no damage is a forecast or an all-clear, not a disaster
+        ("台风要来了，楼顶的太阳能支架锈得厉害，会不会被吹下来啊", "resident", "basic", "safety"),
+        ("台风过后对12号楼外墙、门窗、楼顶全面排查，未发现安全隐患", "leader", "zero_report", None),
+        ("台风把5栋楼顶的广告牌吹得摇摇欲坠", "resident", "major", "disaster"),
+        # a colon ends the reach of a cue: 注意 does not make the flood imagined
+        ("各网格注意：河水漫上来了，还有几户老人没出来，立即组织转移！", "supervisor", "major", "disaster"),
+        # a robbery under way, and one already with the police
+        ("有人在小区里抢了一个老太太的金项链，往北门跑了，穿黑衣服！", "resident", "major", "violence"),
+        ("我老公下班路上被人抢了包，现在在派出所做笔录", "resident", "basic", "security"),
+        ("南门被几十个业主用车堵死了，抗议开发商违规加建", "resident", "major", "mass_incident"),
+    ],
+)
+def test_storms_robberies_and_crowds(text: str, role: str, kind: str, category: str | None) -> None:
+    result = parse(text, role=role)
+    assert (result.kind, result.category) == (kind, category)

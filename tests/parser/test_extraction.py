@@ -298,3 +298,15 @@ def test_a_report_of_several_items_takes_the_address_of_its_finding(
 )
 def test_a_room_read_out_without_a_marker(text: str, room: str | None) -> None:
     assert parse(text, role="resident").room == room
+
+
+@pytest.mark.parametrize(
+    ("text", "room"),
+    [
+        ("隔壁1202又在打老婆了，哭喊声很大", "1202"),  # next door: a door number
+        ("502的小伙子跟女朋友吵完架说要割腕", "502"),  # the young man of 502
+        ("一共花了1202块钱", None),
+    ],
+)
+def test_a_door_named_by_a_neighbour(text: str, room: str | None) -> None:
+    assert parse(text, role="resident").room == room
