@@ -139,6 +139,10 @@ def main() -> int:
 
     timings.sort()
     p99 = timings[int(len(timings) * 0.99) - 1]
+    import handlers.parsing
+
+    built = "compiled with mypyc" if handlers.parsing.NATIVE else "plain Python"
+    print(f"parser: {built}")
     print(f"messages: {len(timings)}  total: {total_s:.2f} s")
     print(
         f"mean: {statistics.fmean(timings):.1f} µs/msg  p50: {timings[len(timings) // 2]:.1f} µs  "

@@ -84,6 +84,8 @@ _ANY_ADDRESS = re.compile(rf"[0-9{CN_NUM_CHARS}](?:(?=\s*[号栋幢#座单楼层
 # A list item's number at the start of a clause ("2.7栋有住户…" in a report): blanked before
 # the address rules, which otherwise read "2.7" as a decimal and the 7 as no building.
 _ENUMERATOR = re.compile(rf"(?:^|(?<=[,;。:\n ]))[0-9]{{1,2}}\.(?=[0-9{CN_NUM_CHARS}])")
+# A place taken back in a correction (刚才说错了，不是3栋是5栋): blanked, so the right one is read.
+_DENIED = re.compile(rf"(?:不是|并非)\s*{_NUM}\s*(?:号楼|号|栋|幢|#)?(?=\s*,?\s*(?:而)?是)")
 _HOTLINES = frozenset({"110", "119", "120", "122", "114", "12345", "95598"})
 _DIAL_BEFORE = ("打", "拨", "叫", "电话", "热线")
 
@@ -217,6 +219,8 @@ def extract_address(text: str) -> Address:
         return addr
     if "." in text:
         text = _ENUMERATOR.sub(_blank, text)
+    if "不是" in text or "并非" in text:
+        text = _DENIED.sub(_blank, text)
     triple = _TRIPLE.search(text) if "-" in text else None
     if triple is not None:
         addr.building = int(triple.group(1))

@@ -213,6 +213,7 @@ class _Cues:
                 "corroborate",
                 "laugh",
                 "visit",
+                "false_alarm",
             )
         }
         for name, needles in texts.items():
@@ -452,8 +453,8 @@ class Classifier:
             return True  # 谢谢/收到/欢迎 with at most a stray word
         if score > 2:
             return False
-        if search["laugh"](body) is not None:
-            return True  # 笑死，小狗追着外卖小哥跑了半条街: told for fun
+        if search["laugh"](body) is not None or search["false_alarm"](body) is not None:
+            return True  # 笑死，小狗追着外卖小哥跑了半条街: told for fun; 刚才是误报: taken back
         if search["warning"](body) is not None and search["witnessed"](body) is None:
             return True  # 大家注意保暖: a reminder, not a report
         if search["news"](body) is not None and search["local"](body) is None:

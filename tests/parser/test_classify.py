@@ -221,3 +221,24 @@ def test_signs_without_the_textbook_word(text: str, kind: str, category: str) ->
 def test_storms_robberies_and_crowds(text: str, role: str, kind: str, category: str | None) -> None:
     result = parse(text, role=role)
     assert (result.kind, result.category) == (kind, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "kind"),
+    [
+        # neighbours among themselves: recommendations, offers, lost and found, a game
+        ("谁知道附近哪家幼儿园好点？明年娃该上了", "resident", "other"),
+        ("有人在电梯里捡到一串钥匙吗？上面挂着个小熊", "resident", "other"),
+        ("有人打麻将吗 三缺一", "resident", "other"),
+        # taken back, and the heat said big
+        ("刚才是误报，没有着火，是楼下有人烧烤冒的烟，大家别担心", "resident", "other"),
+        ("今天热死了 出门五分钟感觉人要着火了", "resident", "other"),
+        # a story of thanks for help that is over; a thing that fell, not a person
+        ("谢谢小王。上个月我家老头子突发脑梗，小王叫的救护车，现已出院，能拄拐走路了", "resident", "other"),
+        ("前两天我看见一块瓷砖从上面掉下来，幸好没砸到人，请尽快通知住户整改", "resident", "basic"),
+        # still major: someone who fell
+        ("有个装修工人从梯子上摔下来了，趴在地上起不来", "resident", "major"),
+    ],
+)
+def test_neighbours_retractions_and_stories(text: str, role: str, kind: str) -> None:
+    assert parse(text, role=role).kind == kind

@@ -310,3 +310,15 @@ def test_a_room_read_out_without_a_marker(text: str, room: str | None) -> None:
 )
 def test_a_door_named_by_a_neighbour(text: str, room: str | None) -> None:
     assert parse(text, role="resident").room == room
+
+
+@pytest.mark.parametrize(
+    ("text", "building"),
+    [
+        ("刚才说错了，不是3栋是5栋，5栋1单元有人从楼梯上摔下来", 5),  # the corrected place
+        ("刚才报的不是12栋，是13栋，13栋2单元楼道的消防栓玻璃碎了", 13),
+        ("不是12栋的问题吗", 12),  # a question, no correction
+    ],
+)
+def test_a_place_corrected(text: str, building: int) -> None:
+    assert parse(text, role="resident").building == building
