@@ -46,6 +46,8 @@ _CITE_MARKS = re.compile("[《'\"“‘]")
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
+# A hit longer than this may span keywords of other categories (`_add_hidden`).
+_LONG_HIT = 8
 _STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
 # who sends zero reports (None: unknown); in a merchant grid (商户网格) the shops check themselves
 _REPORTERS = frozenset({"leader", "member", "merchant", None})
@@ -264,6 +266,8 @@ class Classifier:
             if major and self._cues.has_after and scope.imagined_after(match.end()):
                 continue
             scores[category] = scores.get(category, 0) + weight
+            if match.end() - pos > _LONG_HIT:
+                self._add_hidden(cats, text, scope, match, category, scores, cue_ends)
         for category, rules in cats.suppress.items():
             if category not in scores:
                 continue
@@ -277,6 +281,32 @@ class Classifier:
                 for other in others:
                     scores.pop(other, None)
         return scores
+
+    @staticmethod
+    def _add_hidden(
+        cats: CategorySet,
+        text: str,
+        scope: _Scope,
+        match: re.Match[str],
+        category: str,
+        scores: dict[str, int],
+        cue_ends: list[int] | None,
+    ) -> None:
+        """Keywords of other categories inside a long hit, which the scan did not look at: in
+        独居老人家里煤气味特别大，敲门没人开 (a casualty sign over two clauses) the 煤气味 is a gas
+        leak all the same. Each other category counts once, at its strongest."""
+        found: dict[str, int] = {}
+        for inner in cats.hits_within(text, match.start(), match.end()):
+            if inner.end() >= match.end():
+                continue  # the hit's own last words (电梯卡住了…喊救命): its evidence, not another sign
+            other, weight = cats.groups[inner.lastgroup or ""]
+            if other == category or found.get(other, 0) >= weight:
+                continue
+            if cue_ends and scope.covered(inner.start(), cue_ends):
+                continue
+            found[other] = weight
+        for other, weight in found.items():
+            scores[other] = scores.get(other, 0) + weight
 
     @staticmethod
     def _stronger_inside(

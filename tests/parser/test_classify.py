@@ -242,3 +242,17 @@ def test_storms_robberies_and_crowds(text: str, role: str, kind: str, category: 
 )
 def test_neighbours_retractions_and_stories(text: str, role: str, kind: str) -> None:
     assert parse(text, role=role).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a sign of another category inside a long hit still counts (the gas leak)
+        ("4栋602独居老人家里煤气味特别大，敲门没人开，可能是灶没关", "gas"),
+        # but a long hit's own last words are its evidence (喊救命 here is no assault)
+        ("３號樓的電梯卡住了，裡面有個老人在喊救命", "casualty"),
+    ],
+)
+def test_signs_inside_a_long_hit(text: str, category: str) -> None:
+    result = parse(text, role="resident")
+    assert (result.kind, result.category) == ("major", category)
