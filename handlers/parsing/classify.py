@@ -216,6 +216,8 @@ class _Cues:
                 "laugh",
                 "visit",
                 "false_alarm",
+                "asks",
+                "bare_reply",
             )
         }
         for name, needles in texts.items():
@@ -366,6 +368,14 @@ class Classifier:
     def corroborates(self, reply: str) -> bool:
         """The reply says the quoted thing is so, or worse (cues.yaml `corroborate`)."""
         return self._search["corroborate"](reply) is not None
+
+    def asks(self, quote: str) -> bool:
+        """The quoted message is a question (cues.yaml `asks`: 还有味道吗？, 什么情况)."""
+        return self._search["asks"](quote) is not None
+
+    def answers(self, reply: str) -> bool:
+        """The reply says something of its own, not only 收到 or 好的 (cues.yaml `bare_reply`)."""
+        return _wordy_start(reply) and self._search["bare_reply"](reply) is None
 
     def _ad_count(self, body: str, ads: list[int]) -> int:
         if not ads:

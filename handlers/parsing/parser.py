@@ -114,12 +114,14 @@ class Parser:
         return found
 
     def _with_quote(self, raw: str, reply: str) -> str:
-        """A reply that bears out what it quotes (我也闻到了，越来越重了) is read together with
-        the quote: alone it names nothing. Any other reply (收到，马上过去) stands alone."""
-        if not self._classifier.corroborates(reply):
-            return reply
+        """A reply that bears out what it quotes (我也闻到了，越来越重了), or answers what it asks
+        (「是不是11栋有人晕倒了？」 是的，就在3楼楼梯口), is read together with the quote: alone it
+        names nothing. Any other reply (收到，马上过去) stands alone."""
+        classifier = self._classifier
         quote = quoted(raw)[:CLASSIFY_CHARS]
         if not quote:
+            return reply
+        if not classifier.corroborates(reply) and not (classifier.asks(quote) and classifier.answers(reply)):
             return reply
         pii, _ = find_pii(quote)
         if pii:  # as for the reply: a phone number is no building or room

@@ -127,6 +127,13 @@ SEP = "\n- - - - - - - - - - - - - - -\n"
         # an answer that does not (收到, on my way; a rumour put right) stands alone
         ("「李姐：5栋楼道冒烟了！」", "收到，马上过去", ("other", None, None)),
         ("「张阿姨：楼下着火了」", "没有着火，是有人在烧秸秆", ("other", None, None)),
+        # a reply that answers how a quoted matter stands is read with it
+        ("「李姐：是不是11栋有人晕倒了？」", "是的，就在3楼楼梯口，已经打了120", ("major", "casualty", 11)),
+        ("「王：燃气公司马上到，还有味道吗？」", "还是很冲，都下楼了，不敢开灯", ("major", "gas", None)),
+        ("「李：请问是谁家的电动车在楼道充电？」", "是2单元的，线从窗户拉进来的", ("basic", "safety", None)),
+        # a bare acknowledgement answers nothing; an appointment is no matter
+        ("「李姐：是不是11栋有人晕倒了？」", "收到", ("other", None, None)),
+        ("「住户小周：师傅几点来？」", "下午三点左右，到了给您打电话", ("other", None, None)),
     ],
 )
 def test_reply_that_bears_out_its_quote(quote: str, reply: str, expected: tuple[object, ...]) -> None:
