@@ -29,7 +29,8 @@ def _numeral(not_after: str) -> str:
 
 
 _NOT_BEFORE_BUILDING = f"0-9{CN_NUM_CHARS}./-"
-_BUILDING_MARK = r"\s*(?:号楼|号栋|号院|栋|幢|#)"
+# (not 号院: 3号院2号楼 is building 2 of compound 3)
+_BUILDING_MARK = r"\s*(?:号楼|号栋|栋|幢|#)"
 # 7号楼 7栋 7幢 7#楼 7# 第5栋 二十三号楼; `座` only after digits (一座桥 is not a building).
 # The number is group 1 after 第, else group 2, or group 3 before 座.
 _BUILDING = re.compile(
@@ -48,6 +49,10 @@ _UNIT_ROOM = re.compile(r"(?:栋|号楼|幢|#|座)\s*([0-9]{1,2})-([0-9]{3,4})(?
 # 三楼 5层 11F 负一层; a number directly before 楼 (号楼 has 号 in between).
 _FLOOR = re.compile(
     rf"(?<![0-9{CN_NUM_CHARS}#-])(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘]){_UNIT_AHEAD_NOT}|层|[Ff](?![A-Za-z]))"
+)
+# B1层, 车库B2: a basement level as lifts and car parks label it (not B1栋, a building)
+_BASEMENT = re.compile(
+    r"(?<![A-Za-z0-9])[Bb]([1-5])(?:层|楼层|(?=车库|停车场))|(?<=车库|地下)[Bb]([1-5])(?![0-9栋座号])"
 )
 # 203室, 二〇三室, 502房; a 3-4 digit number right after a building/unit marker.
 _ROOM_MARKED = re.compile(rf"({_CN}{{2,5}}|[0-9]{{2,4}})\s*(?:室|房间|号房)")
@@ -135,6 +140,10 @@ def _unit(text: str) -> int | None:
 
 
 def _floor(text: str) -> int | None:
+    if "B" in text or "b" in text:
+        basement = _BASEMENT.search(text)
+        if basement is not None:
+            return -int(basement.group(1) or basement.group(2))
     if _FLOOR_MARKS.search(text) is None:
         return None
     for match in _FLOOR.finditer(text):
@@ -209,7 +218,9 @@ def _blank(match: re.Match[str]) -> str:
 
 def may_hold_address(text: str) -> bool:
     """False only for text in which no rule here can find anything: one scan settles most."""
-    return _ANY_ADDRESS.search(text) is not None or _SPOKEN_ZERO.search(text) is not None
+    if _ANY_ADDRESS.search(text) is not None or _SPOKEN_ZERO.search(text) is not None:
+        return True
+    return ("B" in text or "b" in text) and _BASEMENT.search(text) is not None
 
 
 def extract_address(text: str) -> Address:

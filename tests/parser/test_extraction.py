@@ -322,3 +322,17 @@ def test_a_door_named_by_a_neighbour(text: str, room: str | None) -> None:
 )
 def test_a_place_corrected(text: str, building: int) -> None:
     assert parse(text, role="resident").building == building
+
+
+@pytest.mark.parametrize(
+    ("text", "building", "floor"),
+    [
+        ("3号院2号楼门口两个人打起来了", 2, None),  # the compound is no building
+        ("地下车库B1层一辆电动车起火了", None, -1),  # a basement level as the lift labels it
+        ("车库B2有积水", None, -2),
+        ("B1栋门口有垃圾", 1, None),  # a block's name, not a level
+    ],
+)
+def test_compounds_and_basement_levels(text: str, building: int | None, floor: int | None) -> None:
+    result = parse(text, role="resident")
+    assert (result.building, result.floor) == (building, floor)

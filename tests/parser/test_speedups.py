@@ -141,7 +141,7 @@ def test_split_cue_searches_find_what_the_whole_list_finds(text: str) -> None:
 _CN = f"[{CN_NUM_CHARS}]"
 _NUM = rf"(?:[0-9]{{1,3}}|{_CN}{{1,4}})"
 _PLAIN_BUILDING = re.compile(
-    rf"(?<![0-9{CN_NUM_CHARS}./-])(?:第)?({_NUM})\s*(?:号楼|号栋|号院|栋|幢|#)|(?<![0-9./-])([0-9]{{1,3}})\s*座"
+    rf"(?<![0-9{CN_NUM_CHARS}./-])(?:第)?({_NUM})\s*(?:号楼|号栋|栋|幢|#)|(?<![0-9./-])([0-9]{{1,3}})\s*座"
 )
 _PLAIN_UNIT = re.compile(rf"(?<![0-9{CN_NUM_CHARS}~至到-])({_NUM})\s*单元")
 _ADDRESS_CHARS = "0123456789第号楼栋院幢#座单元 ./-~至到月一二三十百〇两"
