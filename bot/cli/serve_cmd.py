@@ -113,6 +113,7 @@ async def serve(args: argparse.Namespace) -> int:
     from bot.runtime import open_runtime
     from config.roster import load_roster
     from handlers.clock import SystemClock
+    from handlers.parsing import accel
     from storage.db import describe_url
 
     log = logging.getLogger("gridbot.serve")
@@ -124,6 +125,7 @@ async def serve(args: argparse.Namespace) -> int:
     clock = SystemClock()
     runtime = await asyncio.to_thread(open_runtime, url, roster, clock)
     log.info("database %s, roster %s", describe_url(url), roster_file)
+    log.info(accel.describe())
     web_app = web.Application(client_max_size=8 * 1024 * 1024)
     connector: Connector
     if args.connector == "wechaty":

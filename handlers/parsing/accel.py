@@ -13,7 +13,6 @@ Keyword data (config/parser/*.yaml) is read at run time either way: editing it n
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from pathlib import Path
 
@@ -21,8 +20,10 @@ BUILD_DIR = "_build"
 DIGEST_FILE = "digest"
 # Not compiled: this loader and the package's __init__, which runs it.
 NOT_COMPILED = frozenset({"__init__.py", "accel.py"})
-
-log = logging.getLogger(__name__)
+# What `enable` found: 'current' (used), 'stale', 'absent' or 'off' (GRIDBOT_NATIVE=0). Told by
+# `describe` to whoever logs it once logging is set up: at import time a line would go to bare
+# stderr, outside the service's log format.
+state = "absent"
 
 
 def compiled_sources(package_dir: Path) -> list[Path]:
@@ -52,17 +53,24 @@ def build_state(package_dir: Path) -> str:
 
 def enable(package_path: list[str]) -> bool:
     """Put a current build first on the package's `__path__`; True when it is used."""
+    global state
     if os.environ.get("GRIDBOT_NATIVE", "1") == "0" or not package_path:
+        state = "off"
         return False
     package_dir = Path(package_path[0])
     state = build_state(package_dir)
-    if state == "stale":
-        log.warning(
-            "parser: the compiled build in %s is older than the sources; using the .py files "
-            "(rebuild with: .venv/bin/python scripts/build_native.py)",
-            package_dir / BUILD_DIR,
-        )
     if state != "current":
         return False
     package_path.insert(0, str(package_dir / BUILD_DIR))
     return True
+
+
+def describe() -> str:
+    """One line for the service's start-up log: which parser runs, and why."""
+    return {
+        "current": "parser compiled with mypyc",
+        "stale": "parser as plain Python: its compiled build is older than the sources "
+        "(rebuild: .venv/bin/python scripts/build_native.py)",
+        "absent": "parser as plain Python (no compiled build: scripts/build_native.py)",
+        "off": "parser as plain Python (GRIDBOT_NATIVE=0)",
+    }[state]

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from handlers.parsing.lexicon import CategorySet, Lexicon
 from handlers.parsing.result import Kind
 
-# (a colon too: in 各网格注意:河水漫上来了 the 注意 is not over the flood)
-_DELIMS = re.compile(r"[,。;:!?\n]")
+_DELIMS = re.compile(r"[,。;!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
 _EMOJI_CODE = re.compile(r"\[[^\[\]\n]{1,6}\]")
 # Spaces between Chinese characters, which many people type for commas (巡查燃气 没有闻到异味):
@@ -218,6 +217,7 @@ class _Cues:
                 "false_alarm",
                 "asks",
                 "bare_reply",
+                "confirmed",
             )
         }
         for name, needles in texts.items():
@@ -395,8 +395,10 @@ class Classifier:
         # Checked after the keywords (the order does not change the outcome): few messages
         # get this far, so most never pay for these two searches.
         search = self._search
-        if search["drill"](body) is not None or search["news"](body) is not None:
-            return None  # 消防演练 is not a fire; a fire in the news is not ours
+        if search["drill"](body) is not None:
+            return None  # 消防演练 is not a fire
+        if search["news"](body) is not None and search["confirmed"](body) is None:
+            return None  # a fire in the news is not ours, unless the writer went and saw it
         if self._ad_count(body, ads) >= 3:
             return None  # an advert shouting 重大/爆炸价 is still an advert
         return best

@@ -43,15 +43,25 @@ class Parser:
         role: str | None = None,
         now: datetime | None = None,
     ) -> ParseResult:
+        return self.parse_any(text, chat, role, now)
+
+    def parse_any(
+        self, text: object, chat: object = "group", role: object = None, now: object = None
+    ) -> ParseResult:
+        """`parse` for values of any type (None, numbers from a JSON line): the compiled build
+        checks argument types at the call, so this is what takes anything; it never raises."""
+        safe = text if isinstance(text, str) else "" if text is None else str(text)
         try:
-            return self._parse(text, chat, role, now)
+            return self._parse(
+                safe,
+                chat if isinstance(chat, str) else "group",
+                role if isinstance(role, str) else None,
+                now if isinstance(now, datetime) else None,
+            )
         except Exception:  # last line of defence: a message must never crash the bot
-            safe = text if isinstance(text, str) else str(text)
             return ParseResult(kind="other", text="", masked_text=mask_pii(safe[:CLASSIFY_CHARS]))
 
     def _parse(self, text: str, chat: str, role: str | None, now: datetime | None) -> ParseResult:
-        if not isinstance(text, str):
-            text = "" if text is None else str(text)
         mentions, norm = normalize_parts(text)
         pii, masked = find_pii(norm)
         head = norm[:CLASSIFY_CHARS]
@@ -153,8 +163,6 @@ def warm_parser() -> Parser:
     return parser
 
 
-def parse(
-    text: str, chat: str = "group", role: str | None = None, now: datetime | None = None
-) -> ParseResult:
-    """Parse with the lazily created default Parser."""
-    return default_parser().parse(text, chat=chat, role=role, now=now)
+def parse(text: object, chat: object = "group", role: object = None, now: object = None) -> ParseResult:
+    """Parse with the lazily created default Parser; takes values of any type, never raises."""
+    return default_parser().parse_any(text, chat, role, now)

@@ -50,20 +50,24 @@ def test_digest_follows_the_compiled_modules_only(tmp_path: Path) -> None:
 
 def test_a_build_is_used_only_while_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GRIDBOT_NATIVE", raising=False)
+    monkeypatch.setattr(accel, "state", accel.state)  # restored after: the real package's
     pkg = _package(tmp_path)
     path = [str(pkg)]
     assert accel.build_state(pkg) == "absent"
     assert not accel.enable(path) and path == [str(pkg)]
+    assert accel.state == "absent" and "no compiled build" in accel.describe()
     _record(pkg)
     assert accel.build_state(pkg) == "current"
     monkeypatch.setenv("GRIDBOT_NATIVE", "0")
     assert not accel.enable(path) and path == [str(pkg)]  # switched off
+    assert "GRIDBOT_NATIVE=0" in accel.describe()
     monkeypatch.delenv("GRIDBOT_NATIVE")
     assert accel.enable(path) and path == [str(pkg / accel.BUILD_DIR), str(pkg)]
     (pkg / "rules.py").write_text("X = 3\n")  # edited after the build
     path = [str(pkg)]
     assert accel.build_state(pkg) == "stale"
     assert not accel.enable(path) and path == [str(pkg)]
+    assert "older than the sources" in accel.describe()  # in the start-up log, not at import
 
 
 def _parse_corpora(native: bool) -> tuple[bool, list[str]]:
