@@ -263,3 +263,22 @@ def test_neighbours_retractions_and_stories(text: str, role: str, kind: str) -> 
 def test_signs_inside_a_long_hit(text: str, category: str) -> None:
     result = parse(text, role="resident")
     assert (result.kind, result.category) == ("major", category)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "category"),
+    [
+        # a parcel that ticks, a shell that did not go off
+        ("快递柜旁边有个没人认领的包裹，露着电线还有滴答声，已经让大家离远点", "major", "other"),
+        ("河边步道旁边有个生锈的东西，像是没爆的炮弹，娃娃们在围到看", "major", "other"),
+        # an e-bike that flares up is a fire; a heating pipe is no gas pipe
+        ("二十三栋二单元五楼电动车充电爆燃，火很大，大家赶紧往下走", "major", "fire"),
+        ("３號樓２單元暖氣管子漏水，物業師傅已經換了閥門，修好了", "basic", "facility"),
+        # days unseen but answering the door is a care matter
+        ("3栋独居的陈爷爷好几天没下楼了，敲门有应答，说是腿痛走不动，要人帮忙买点药", "basic", "care"),
+        ("有个男的一直在撬电梯旁边的门，刚才还打了保安一拳，现在人还在12栋大堂", "major", "violence"),
+    ],
+)
+def test_parcels_flares_pipes_and_punches(text: str, kind: str, category: str) -> None:
+    result = parse(text, role="resident")
+    assert (result.kind, result.category) == (kind, category)
