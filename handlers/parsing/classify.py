@@ -11,7 +11,8 @@ Order of the decision (each step documented where it happens):
   5. "nothing found" cue from staff and no real problem → zero_report
   6. chat that carries a stray keyword or two: thanks, reminders, news of elsewhere,
      neighbours asking one another (`_is_chat`) → other
-  7. a category hit, a request or a work record → basic
+  7. a category hit, a request or a work record → basic (where two categories both score,
+     `prefer` in basic.yaml may pick by the message's form: a staff visit is care)
   8. anything else → other
 """
 
@@ -231,6 +232,10 @@ class Classifier:
         self._lex = lexicon
         self._cues = _Cues(lexicon.cues, lexicon.cue_texts, lexicon.cue_search)
         self._search = self._cues.search
+        for _winner, _loser, cue, _roles in lexicon.basics.prefer:
+            if cue not in self._search:  # a typo would silently never match
+                known = ", ".join(sorted(self._search))
+                raise ValueError(f"basic.yaml prefer: unknown cue list {cue!r} (one of: {known})")
         self._rank = {
             id(cats): {c: i for i, c in enumerate(cats.priority)} for cats in (lexicon.majors, lexicon.basics)
         }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from handlers.parsing import parse
+from handlers.parsing import Parser, parse
 
 
 @pytest.mark.parametrize(
@@ -282,3 +285,14 @@ def test_signs_inside_a_long_hit(text: str, category: str) -> None:
 def test_parcels_flares_pipes_and_punches(text: str, kind: str, category: str) -> None:
     result = parse(text, role="resident")
     assert (result.kind, result.category) == (kind, category)
+
+
+def test_a_prefer_rule_naming_an_unknown_cue_list_is_refused(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "config" / "parser"
+    for path in source.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    basic = tmp_path / "basic.yaml"
+    text = basic.read_text(encoding="utf-8").replace("cue: visit,", "cue: vizit,")
+    basic.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="prefer: unknown cue list 'vizit'"):
+        Parser(tmp_path)
