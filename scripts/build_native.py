@@ -34,11 +34,10 @@ def _accel() -> ModuleType:
     return accel
 
 
-def build(out: Path, work: Path) -> None:
+def build(accel: ModuleType, out: Path, work: Path) -> None:
     from mypyc.build import mypycify
     from setuptools import setup
 
-    accel = _accel()
     sources = [str(p.relative_to(ROOT)) for p in accel.compiled_sources(PACKAGE)]
     os.chdir(ROOT)
     extensions = mypycify(sources, opt_level="3", group_name=GROUP, target_dir=str(work / "c"))
@@ -69,7 +68,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gridbot-native-") as tmp:
         staging = PACKAGE / f".{accel.BUILD_DIR}.new"
         shutil.rmtree(staging, ignore_errors=True)
-        build(staging, Path(tmp))
+        build(accel, staging, Path(tmp))
         old = PACKAGE / f".{accel.BUILD_DIR}.old"
         shutil.rmtree(old, ignore_errors=True)
         if target.exists():

@@ -128,10 +128,11 @@ class Parser:
         (「是不是11栋有人晕倒了？」 是的，就在3楼楼梯口), is read together with the quote: alone it
         names nothing. Any other reply (收到，马上过去) stands alone."""
         classifier = self._classifier
+        corroborates = classifier.corroborates(reply)
+        if not corroborates and not classifier.answers(reply):
+            return reply  # most replies (收到): the quote is never cut out
         quote = quoted(raw)[:CLASSIFY_CHARS]
-        if not quote:
-            return reply
-        if not classifier.corroborates(reply) and not (classifier.asks(quote) and classifier.answers(reply)):
+        if not quote or not (corroborates or classifier.asks(quote)):
             return reply
         pii, _ = find_pii(quote)
         if pii:  # as for the reply: a phone number is no building or room
