@@ -72,6 +72,7 @@ from pydantic import (
 )
 from sqlmodel import Session, col, select
 
+from config.yaml_keys import UniqueKeys
 from handlers.policy import WorkflowPolicy
 from storage.models import Community, CompGrid, GridRole, MicroGrid, Person, Supervisor
 
@@ -650,18 +651,9 @@ def validate_roster(data: Any, source: str | Path = "<roster>") -> Roster:
 # ---------------------------------------------------------------------------------------------
 
 
-class _RosterLoader(yaml.SafeLoader):
+class _RosterLoader(UniqueKeys, yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (a second `leader:` would silently win) and reads
     16:00 as text: YAML 1.1 turns unquoted 16:00 into the base-60 integer 960."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"重复的键「{key}」", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 # PyYAML's int and float patterns without base 60 ("16:00" → 960) and without YAML 1.1 octal (an

@@ -441,7 +441,13 @@ class Classifier:
         search = self._search
         # "Nothing much, just asking when the water comes back" asks; it does not report nothing.
         # Only staff report "nothing" (all zero reports come from them): a resident's 没事 is chat.
-        zero = role in _REPORTERS and search["zero"](body) is not None and search["question"](body) is None
+        # A false alarm explained (昨晚报警器响是煮糊了，虚惊一场，没事) is chat, not a zero report.
+        zero = (
+            role in _REPORTERS
+            and search["zero"](body) is not None
+            and search["question"](body) is None
+            and search["false_alarm"](body) is None
+        )
         if role not in _STAFF and search["thanks"](body) is not None and self._handled(body, scope):
             return Classification("other")  # 谢谢网格员，灯已经修好了: gratitude, not a report
         skip: set[int] = set()

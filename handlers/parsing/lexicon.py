@@ -19,6 +19,7 @@ Cue lists whose every match contains one of a few plain texts
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -228,12 +229,19 @@ def _searcher(patterns: list[Any], macros: dict[str, str]) -> Search | None:
 def _read(path: Path) -> dict[str, Any]:
     import yaml  # here, not at module level: `import handlers.parsing` stays light
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is several times faster
     with path.open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=loader)  # a *safe* loader: plain data only
+        data = yaml.load(fh, Loader=_loader())  # a *safe* loader: plain data only
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return data
+
+
+@functools.cache
+def _loader() -> type:
+    """The safe loader that refuses a key given twice (config/yaml_keys.py)."""
+    from config.yaml_keys import safe_loader
+
+    return safe_loader()
 
 
 def _expand(pattern: str, macros: dict[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from handlers.parsing.times import extract_times
 # Rules read at most this many characters: a 1 MB paste is classified by its start
 # (every real report fits), while PII masking still covers the whole text in one linear pass.
 CLASSIFY_CHARS = 2000
+# The items of a list report: 1.4栋消防通道畅通；2.6栋… or one item a line.
+_ITEMS = re.compile(r"[;\n]")
 
 
 class Parser:
@@ -81,7 +84,7 @@ class Parser:
                 if category is not None:
                     grade = self._grade(head, category)
         addr = extract_address(head)
-        if ";" in head and kind in ("major", "basic") and addr.building is not None:
+        if (";" in head or "\n" in head) and kind in ("major", "basic") and addr.building is not None:
             addr = self._item_address(head, kind, role) or addr
         # One constructor call with every field: cheaper than filling in a default result.
         return ParseResult(
@@ -102,15 +105,16 @@ class Parser:
         )
 
     def _item_address(self, head: str, kind: Kind, role: str | None) -> Address | None:
-        """In a report of several items (1.4栋消防通道畅通；2.6栋地下车库有人躺着…), the address
-        of the first item that alone reads as the whole does: the others are checks passed.
-        Without one of its own, it is at the heading's (7栋今日巡查：…), else at the first address
-        outside a check passed (地点：7栋…), else at none: never at the check's."""
-        items = head.split(";")
+        """In a report of several items (1.4栋消防通道畅通；2.6栋地下车库有人躺着…, or one a
+        line), the address of the first item that alone reads as the whole does: the others are
+        checks passed. Without one of its own, it is at the heading's (7栋今日巡查：…), else at the
+        first address outside a check passed (地点：7栋…), else at none: never at the check's,
+        unless the item names a unit or a room and so goes on in the building named before it."""
+        items = _ITEMS.split(head)
         kinds = [self._classifier.classify(item, role, False).kind for item in items]
         if kind not in kinds:
             return None
-        found = extract_address(items[kinds.index(kind)])
+        found = own = extract_address(items[kinds.index(kind)])
         if found.building is None and ":" in items[0]:
             found = extract_address(items[0].split(":", 1)[0])
         if found.building is not None:
@@ -121,6 +125,8 @@ class Parser:
                 where = extract_address(item)
                 if where.building is not None:
                     return where
+        if own.unit is not None or own.room is not None:
+            return None  # 另外巡到2单元1203门口…: a unit or a room in the building named before
         return found
 
     def _with_quote(self, raw: str, reply: str) -> str:
@@ -128,16 +134,22 @@ class Parser:
         (「是不是11栋有人晕倒了？」 是的，就在3楼楼梯口), is read together with the quote: alone it
         names nothing. Any other reply (收到，马上过去) stands alone."""
         classifier = self._classifier
+        if not reply.strip():  # a quote passed on with nothing added: it is the message
+            return self._quote_text(raw) or reply
         corroborates = classifier.corroborates(reply)
         if not corroborates and not classifier.answers(reply):
             return reply  # most replies (收到): the quote is never cut out
-        quote = quoted(raw)[:CLASSIFY_CHARS]
+        quote = self._quote_text(raw)
         if not quote or not (corroborates or classifier.asks(quote)):
             return reply
-        pii, _ = find_pii(quote)
-        if pii:  # as for the reply: a phone number is no building or room
-            quote = blank_pii(quote, pii)
         return f"{quote},{reply}"
+
+    @staticmethod
+    def _quote_text(raw: str) -> str:
+        """The quoted message, as the rules read it (a phone number is no building or room)."""
+        quote = quoted(raw)[:CLASSIFY_CHARS]
+        pii, _ = find_pii(quote)
+        return blank_pii(quote, pii) if pii else quote
 
     def _grade(self, text: str, category: str) -> str:
         for grade, regex in self.lexicon.grade_keywords:  # C, then B, then A

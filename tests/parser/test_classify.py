@@ -137,6 +137,14 @@ SEP = "\n- - - - - - - - - - - - - - -\n"
         # a bare acknowledgement answers nothing; an appointment is no matter
         ("「李姐：是不是11栋有人晕倒了？」", "收到", ("other", None, None)),
         ("「住户小周：师傅几点来？」", "下午三点左右，到了给您打电话", ("other", None, None)),
+        # a quote passed on with nothing added is the message
+        ("「张姐：8栋楼道有煤气味，越来越浓」", "", ("major", "gas", 8)),
+        # 有没有哪个 asks as 有没有人 does: the answer is read with it
+        (
+            "「张嬢嬢：有没有哪个看到一个七八岁的男娃娃 放学到现在都没回来」",
+            "是11栋的孙孙 大家帮忙找一哈",
+            ("major", "missing", 11),
+        ),
     ],
 )
 def test_reply_that_bears_out_its_quote(quote: str, reply: str, expected: tuple[object, ...]) -> None:
@@ -296,3 +304,52 @@ def test_a_prefer_rule_naming_an_unknown_cue_list_is_refused(tmp_path: Path) -> 
     basic.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match="prefer: unknown cue list 'vizit'"):
         Parser(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "category"),
+    [
+        # a feeling overstated is no emergency; the same words told straight are
+        ("被娃的作业气到心梗💔 十点半了还在磨 救命", "other", None),
+        ("今日热到爆炸 成个人快着火咁🔥🥵", "other", None),
+        ("3楼有人晕倒了，救命，快打120", "major", "casualty"),
+        # a burnt pot explained afterwards; neighbours only thought it a fire
+        ("刚刚6栋有家煮饭把锅烧糊了 烟子冒到楼道头 有人以为着火了 没有明火 已经处理好了", "other", None),
+        # a parcel gone is theft; a child gone is a missing person
+        ("有人在快递柜偷快递!!! 我家两个包裹不见了 大家留意下", "basic", "security"),
+        ("5号楼李大爷有点老年痴呆，戴狗皮帽子，早上出门到现在没回来", "major", "missing"),
+        # a socket burnt black is a fault to fix, unless it is burning still
+        ("屋里电线老化 插座都烧黑了 能不能找个电工给看看", "basic", "safety"),
+        ("楼道里电动车在充电，线都烧黑了", "major", "fire"),
+        # a house on the unsafe list checked on a patrol; a suspect device; fouled drinking water
+        ("巡了一圈 河堤 低洼户 危房都看了 未发现险情 排水沟也畅通", "zero_report", None),
+        ("茶馆门口有个黑色的包 看到里头有电线和一个钟一样的东西", "major", "other"),
+        ("二次供水的水箱盖被撬开了 物业师傅说里头飘起一只死猫", "major", "other"),
+        # forwarded news of elsewhere; a forwarded notice of our own missing neighbour
+        ("【转发】信阳固始暴雨 多个村庄被淹 部分房屋倒塌", "other", None),
+        ("【转】寻人启事：本小区12栋的李大爷今早出门买菜到现在没回来，有老年痴呆", "major", "missing"),
+    ],
+)
+def test_overstatement_explanations_and_things_that_only_look_alike(
+    text: str, kind: str, category: str | None
+) -> None:
+    r = parse(text, role="member" if kind == "zero_report" else "resident")
+    assert (r.kind, r.category) == (kind, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "category"),
+    [
+        # Cantonese, Shanghainese, north-eastern and Sichuan words read as the rules' words
+        ("5栋天台有个男人瞓喺地下成个钟都冇郁过 叫佢都唔应 面色好青", "major", "casualty"),
+        ("楼下两帮人拎住刀喺度劈 18栋门口 已经有人倒低咗 快啲报警", "major", "violence"),
+        ("22栋五楼独居嘅梁伯成个礼拜冇见过佢落楼 拍门冇人应 打电话都冇人听", "major", "casualty"),
+        ("阿拉隔壁1602屋里厢一股怪味道 像煤气灶没关牢 冲得来 我在走廊里头都有点晕", "major", "gas"),
+        ("五单元楼道里一股臭鸡蛋味儿 贼冲 是不是谁家阀门没关严啊", "major", "gas"),
+        ("我家伢儿到现在还没到家，电话手表打不通，学校说早放学了", "major", "missing"),
+        ("王老師，我真的熬不下去了，藥我都攢好了，不想再拖累兒子了", "major", "self_harm"),
+    ],
+)
+def test_regional_words(text: str, kind: str, category: str) -> None:
+    r = parse(text, role="resident")
+    assert (r.kind, r.category) == (kind, category)

@@ -79,3 +79,21 @@ def test_config_files_read_the_same_without_libyaml(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     pure = yaml.load(text, Loader=yaml.SafeLoader)
     assert pure == yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def test_a_key_given_twice_in_a_parser_file_is_refused(tmp_path: Path) -> None:
+    """YAML would keep the later `fire:` under `suppress:` and drop every rule of the earlier
+    without a word; the parser refuses to start instead, naming the key and the line."""
+    import shutil
+
+    from handlers.parsing import Parser
+
+    shutil.copytree(CONFIG / "parser", tmp_path / "parser")
+    majors = tmp_path / "parser" / "majors.yaml"
+    text = majors.read_text(encoding="utf-8")
+    repeated = text.replace("suppress:\n", "suppress:\n  fire:\n    - when: [烟花]\n", 1)
+    majors.write_text(repeated, encoding="utf-8")
+    with pytest.raises(yaml.constructor.ConstructorError, match="重复的键「fire」") as caught:
+        Parser(tmp_path / "parser")
+    assert caught.value.problem_mark is not None and "majors.yaml" in str(caught.value)
+    Parser(CONFIG / "parser")  # the files as shipped have no such repeat
