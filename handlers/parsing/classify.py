@@ -357,7 +357,8 @@ class Classifier:
         major = self._major(body, scope, ads)
         if major is not None:
             return Classification("major", major)
-        if self._search["zero_explicit"](body) is not None:
+        # (a supervisor writing 零报告 speaks of the rule or the tally: 无情况零报告，不得漏报)
+        if role != "supervisor" and self._search["zero_explicit"](body) is not None:
             return Classification("zero_report")
         if self._is_notice_or_ad(body, role, broadcast_mention, ads):
             return Classification("other")

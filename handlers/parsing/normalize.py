@@ -122,14 +122,20 @@ _QUOTE_HEAD = re.compile(r"^\s*「(?:[^:：」\n]{1,16}[:：])?")
 def quoted(text: str) -> str:
     """The message a WeChat quote block quotes, normalised like the reply ("" without one).
 
-    Only the sender's name ("「李师傅：") and the closing 」 are dropped; a quote of a quote
-    keeps its inner quote, which rarely matters: this serves a reply that only makes sense
-    with it (我也闻到了，越来越重了)."""
+    Only the sender's name ("「李师傅：") and the closing 」 are dropped. Of quotes of quotes,
+    the last one is the message replied to: the ones before it, with their senders' names,
+    are dropped too (a name such as 「住户17幢502：」 is no address of the matter)."""
     text = nfkc(clean_unicode(text))
     sep = _last_quote_separator(text)
     if sep is None:
         return ""
-    body = _QUOTE_HEAD.sub("", text[: sep.start()]).rstrip().removesuffix("」")
+    head = text[: sep.start()]
+    inner = None
+    for inner in _QUOTE_SEP.finditer(head):  # noqa: B007 (the loop keeps the last)
+        pass
+    if inner is not None and head[inner.end() :].lstrip().startswith("「"):
+        head = head[inner.end() :]
+    body = _QUOTE_HEAD.sub("", head).rstrip().removesuffix("」")
     return to_simplified(body).strip()
 
 

@@ -328,6 +328,17 @@ def test_a_prefer_rule_naming_an_unknown_cue_list_is_refused(tmp_path: Path) -> 
         # forwarded news of elsewhere; a forwarded notice of our own missing neighbour
         ("【转发】信阳固始暴雨 多个村庄被淹 部分房屋倒塌", "other", None),
         ("【转】寻人启事：本小区12栋的李大爷今早出门买菜到现在没回来，有老年痴呆", "major", "missing"),
+        # a crack that keeps growing; a wheelchair that will not move is no person
+        ("1号楼东山墙那道裂缝这两天越裂越大 今早咔嚓响了一声 楼里的人都不敢待了", "major", "disaster"),
+        ("3幢那个残疾的老张 轮椅坏了推不动 家里也没人照顾 能帮他申请个新的吗", "basic", "care"),
+        # what a fall would do; a trapping said not to have happened
+        ("8栋六楼阳台花盆摆在栏杆外头，掉下来要砸到人，请住户搬进去", "basic", "safety"),
+        ("6号楼电梯又坏了 困人倒是没有 就是停那儿不动了 老人上下楼太费劲", "basic", "facility"),
+        # a small fire last night, out and cleared; a kitchen fire is reported all the same
+        ("昨晚15栋楼道电动车电池冒烟起了点小火，已经扑灭了，今天已把车清出楼道", "basic", "safety"),
+        ("昨晚9栋厨房起火，已扑灭，无人员伤亡，现场已清理", "major", "fire"),
+        # a crowd at an office door trying to force it; a crowd round a street seller
+        ("街道办门口围了三十几个渔民 讲补贴没发 要冲进去", "major", "mass_incident"),
     ],
 )
 def test_overstatement_explanations_and_things_that_only_look_alike(
@@ -348,8 +359,27 @@ def test_overstatement_explanations_and_things_that_only_look_alike(
         ("五单元楼道里一股臭鸡蛋味儿 贼冲 是不是谁家阀门没关严啊", "major", "gas"),
         ("我家伢儿到现在还没到家，电话手表打不通，学校说早放学了", "major", "missing"),
         ("王老師，我真的熬不下去了，藥我都攢好了，不想再拖累兒子了", "major", "self_harm"),
+        ("我实在冇得意思了 债还不起 今天晚上就到江滩那边跳下克", "major", "self_harm"),
+        ("15栋的王娭毑好几天冇看到她下楼买菜了 敲门也冇人应 电话打了也冇人接", "major", "casualty"),
+        ("拍谢打扰 阮厝8栋4楼有一间味道真重 闻起来像瓦斯 阿婆讲头晕想吐", "major", "gas"),
     ],
 )
 def test_regional_words(text: str, kind: str, category: str) -> None:
     r = parse(text, role="resident")
     assert (r.kind, r.category) == (kind, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "kind"),
+    [
+        # a supervisor writing 零报告 speaks of the rule or the tally, not of a patrol
+        ("通知：请各网格每日17:00前报送巡查情况，无情况零报告，不得漏报", "supervisor", "other"),
+        ("今日汇总：已报261个网格，其中零报告230个，无重大情况", "supervisor", "other"),
+        ("零报告", "leader", "zero_report"),
+        # a safety tip headed as such; news of another estate told as a lesson
+        ("温馨提示：冬季取暖注意防火，发现燃气泄漏请立即拨打119", "supervisor", "other"),
+        ("通报：外区某小区一住户电动车在楼道充电引发火灾，请各网格举一反三", "supervisor", "other"),
+    ],
+)
+def test_staff_notices_and_tallies(text: str, role: str, kind: str) -> None:
+    assert parse(text, role=role).kind == kind
