@@ -142,15 +142,23 @@ class _Scope:
         return bisect_right(self.delims(), pos)
 
     def covered(self, pos: int, cue_ends: list[int]) -> bool:
-        """True when a cue ends before `pos` with no clause bound in between."""
+        """True when a cue ends before `pos` with no clause bound in between, and not far before:
+        in a run-on without punctuation (狗没拴绳把一个小女孩扑倒咬了脸上都是血) a negation
+        does not reach the words `_CUE_REACH` characters on."""
         for end in reversed(cue_ends):
             if end > pos:
                 continue
+            if pos - end > _CUE_REACH:
+                return False
             # first bound at or after the cue's end must lie after pos
             bounds = self.bounds()
             i = bisect_left(bounds, end)
             return i >= len(bounds) or bounds[i] >= pos
         return False
+
+
+# How far (in characters) a negation or hypothetical cue reaches within its clause.
+_CUE_REACH = 16
 
 
 def _gated(

@@ -334,11 +334,23 @@ def test_a_prefer_rule_naming_an_unknown_cue_list_is_refused(tmp_path: Path) -> 
         # what a fall would do; a trapping said not to have happened
         ("8栋六楼阳台花盆摆在栏杆外头，掉下来要砸到人，请住户搬进去", "basic", "safety"),
         ("6号楼电梯又坏了 困人倒是没有 就是停那儿不动了 老人上下楼太费劲", "basic", "facility"),
-        # a small fire last night, out and cleared; a kitchen fire is reported all the same
+        # a fire of last night, out and cleared, is told for the record; one put out just now is reported
         ("昨晚15栋楼道电动车电池冒烟起了点小火，已经扑灭了，今天已把车清出楼道", "basic", "safety"),
-        ("昨晚9栋厨房起火，已扑灭，无人员伤亡，现场已清理", "major", "fire"),
+        ("昨晚9栋厨房起火，已扑灭，无人员伤亡，现场已清理", "basic", "safety"),
+        ("3栋一楼商铺后厨油锅起火，已扑灭，无人员受伤，消防已到场", "major", "fire"),
         # a crowd at an office door trying to force it; a crowd round a street seller
         ("街道办门口围了三十几个渔民 讲补贴没发 要冲进去", "major", "mass_incident"),
+        # a run-on without punctuation: the 没 of 没拴绳 does not reach the blood a clause later
+        ("三号门滑梯旁边一条大狗没拴绳把一个小女孩扑倒咬了脸上腿上都是血赶紧叫救护车啊", "major", "casualty"),
+        ("我们小区车位没划线 停车乱得很 物业一直不管", "basic", "dispute"),
+        # a lift out of order with nobody inside; someone let out, told afterwards
+        ("16号楼2单元的电梯又停了 楼上的老人下不来 电话也打不通", "basic", "facility"),
+        ("昨晚7号楼电梯停电困人那事，人已经救出来了，没人受伤，今天上午电梯已修复", "basic", "facility"),
+        # a life-support machine stopped by a power cut
+        ("停电了 我爸在家用制氧机 机器停了 备用的氧气瓶只够半小时 住4号楼", "major", "other"),
+        # a complaint overstated, and thanks for an ambulance called yesterday
+        ("九栋楼上那家装修三个月了 每天电锤从早砸到晚 我想死的心都有了 物业到底管不管", "basic", "dispute"),
+        ("谢谢网格长昨天帮忙叫救护车，我爸已经脱离危险了，在住院观察", "other", None),
     ],
 )
 def test_overstatement_explanations_and_things_that_only_look_alike(
