@@ -137,6 +137,17 @@ SEP = "\n- - - - - - - - - - - - - - -\n"
         # a bare acknowledgement answers nothing; an appointment is no matter
         ("「李姐：是不是11栋有人晕倒了？」", "收到", ("other", None, None)),
         ("「住户小周：师傅几点来？」", "下午三点左右，到了给您打电话", ("other", None, None)),
+        # an answer that says no is read alone; a quote forwarded as the matter is read with it
+        (
+            "「张阿姨：8栋门口是不是有人晕倒了？」",
+            "没有没有 我刚下去问了 是喝多了在坐着",
+            ("other", None, None),
+        ),
+        (
+            "「李姐：我老公又喝多了在家砸东西 说要弄死我 我躲在卫生间不敢出去」",
+            "书记，这是8栋502的李姐刚发我的，我已经打110了",
+            ("major", "violence", 8),
+        ),
         # a quote passed on with nothing added is the message
         ("「张姐：8栋楼道有煤气味，越来越浓」", "", ("major", "gas", 8)),
         # 有没有哪个 asks as 有没有人 does: the answer is read with it
@@ -351,6 +362,12 @@ def test_a_prefer_rule_naming_an_unknown_cue_list_is_refused(tmp_path: Path) -> 
         # a complaint overstated, and thanks for an ambulance called yesterday
         ("九栋楼上那家装修三个月了 每天电锤从早砸到晚 我想死的心都有了 物业到底管不管", "basic", "dispute"),
         ("谢谢网格长昨天帮忙叫救护车，我爸已经脱离危险了，在住院观察", "other", None),
+        # what nearly happened; a reminder to guard against poisoning; a break-in still going on
+        ("东门那段路被渣土车压出好几个大坑 一下雨全是积水 电动车骑过去差点摔了", "basic", "facility"),
+        ("冬天到了 大家注意防火 防煤气中毒 睡觉前关好阀门", "other", None),
+        ("东门那排商铺有三个人在撬卷帘门 现在还在撬 保安呢", "major", "violence"),
+        ("凌晨2点多有人在撬我家隔壁的门，我喊了一声就跑了", "basic", "security"),
+        ("九栋的陈伯说去女儿家住几天，女儿说他根本没去过，手机一直关机，到处都找不到人", "major", "missing"),
     ],
 )
 def test_overstatement_explanations_and_things_that_only_look_alike(
@@ -395,3 +412,19 @@ def test_regional_words(text: str, kind: str, category: str) -> None:
 )
 def test_staff_notices_and_tallies(text: str, role: str, kind: str) -> None:
     assert parse(text, role=role).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "category"),
+    [
+        # a space between nearly every word separates nothing (older writers, some input methods)
+        ("我家老头子 刚才 上厕所 摔倒 了 头上 都是 血 起 不来 6栋 502 快 来人", "major", "casualty"),
+        ("活着 没 意思 拖累 儿女 药 我 都 攒 好了 今晚 吃了 算了", "major", "self_harm"),
+        ("楼上 那家 天天 把 电瓶车 推到 家里 充电 万一 着火 怎么办 17号楼", "basic", "safety"),
+        # spaces for commas still end a clause: the negation does not reach past them
+        ("3栋楼道没有灯 晚上有人摔倒了 头破了在流血", "major", "casualty"),
+    ],
+)
+def test_word_spaced_writing(text: str, kind: str, category: str) -> None:
+    r = parse(text, role="resident")
+    assert (r.kind, r.category) == (kind, category)
