@@ -128,6 +128,8 @@ class _Scope:
             self._after = [m.end() for m in self._cues.hypothetical_after.finditer(self.text)]
         for cue_end in self._after:
             if cue_end > end:
+                if cue_end - end > _CUE_REACH + 8:  # the cue's own few characters, then the reach
+                    return False
                 bounds = self.delims()
                 return bisect_left(bounds, end) == bisect_left(bounds, cue_end)
         return False

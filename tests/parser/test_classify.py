@@ -368,6 +368,17 @@ def test_a_prefer_rule_naming_an_unknown_cue_list_is_refused(tmp_path: Path) -> 
         ("东门那排商铺有三个人在撬卷帘门 现在还在撬 保安呢", "major", "violence"),
         ("凌晨2点多有人在撬我家隔壁的门，我喊了一声就跑了", "basic", "security"),
         ("九栋的陈伯说去女儿家住几天，女儿说他根本没去过，手机一直关机，到处都找不到人", "major", "missing"),
+        # a cue after a hit reaches only so far in a run-on (…救护车进不来 is no what-if of the fall)
+        (
+            "工地上有个工人从架子上摔下来了好多血叫他也不怎么答应已经打了120了你们物业谁过来帮下忙把大门打开救护车进不来",
+            "major",
+            "casualty",
+        ),
+        # 防走失 is a device; a volunteer offers to search some day; things broken are no assault
+        ("请问社区那个给失智老人免费发的防走失手环还有吗？我爸最近有点糊涂了", "basic", "care"),
+        ("隔壁602装修把水管打破了 水渗到我家墙里 找他赔他不认 麻烦帮忙调解一下", "basic", "dispute"),
+        ("刚才2号楼电梯困人，维保已经到场把人放出来了，没有人受伤，电梯暂停使用等检修", "basic", "facility"),
+        ("楼道这两天有股怪味 说不上来 不像煤气 有点像死老鼠 臭得很 6栋二单元", "basic", "sanitation"),
     ],
 )
 def test_overstatement_explanations_and_things_that_only_look_alike(
