@@ -39,7 +39,8 @@ def _cn(n: int) -> str:
 
 def _numerals(text: str) -> str:
     # (not after 周四 or another numeral: 上周四5号楼 would become the ambiguous 上周四五号楼)
-    return re.sub(r"(?<![0-9.一二三四五六七八九十日天])([1-9][0-9]?)(?=号楼|栋|幢|单元)", lambda m: _cn(int(m.group(1))), text)
+    digits = r"(?<![0-9.一二三四五六七八九十日天])([1-9][0-9]?)(?=号楼|栋|幢|单元)"
+    return re.sub(digits, lambda m: _cn(int(m.group(1))), text)
 
 
 VARIANTS: dict[str, Callable[[str], str]] = {
