@@ -110,6 +110,10 @@ def _last_quote_separator(text: str) -> re.Match[str] | None:
     quotes nest). None when the text is no quote block."""
     if not text.lstrip().startswith("「"):
         return None
+    return _last_separator(text)
+
+
+def _last_separator(text: str) -> re.Match[str] | None:
     last = None
     for last in _QUOTE_SEP.finditer(text):  # noqa: B007 (the loop keeps the last)
         pass
@@ -130,9 +134,7 @@ def quoted(text: str) -> str:
     if sep is None:
         return ""
     head = text[: sep.start()]
-    inner = None
-    for inner in _QUOTE_SEP.finditer(head):  # noqa: B007 (the loop keeps the last)
-        pass
+    inner = _last_separator(head)
     if inner is not None and head[inner.end() :].lstrip().startswith("「"):
         head = head[inner.end() :]
     body = _QUOTE_HEAD.sub("", head).rstrip().removesuffix("」")
