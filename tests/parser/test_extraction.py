@@ -336,3 +336,39 @@ def test_a_place_corrected(text: str, building: int) -> None:
 def test_compounds_and_basement_levels(text: str, building: int | None, floor: int | None) -> None:
     result = parse(text, role="resident")
     assert (result.building, result.floor) == (building, floor)
+
+
+def test_a_quote_of_a_quote_reads_the_last_quote() -> None:
+    """The sender's name of an earlier quote (「住户17幢502：」) is no address of the matter."""
+    from handlers.parsing.normalize import quoted
+
+    sep = "\n- - - - - - - - - - - - - - -\n"
+    text = f"「王阿姨：大家早上好」{sep}「住户17幢502：楼下那辆车天天堵我车位」{sep}已经联系车主调解过了"
+    assert quoted(text) == "楼下那辆车天天堵我车位"
+    assert parse(text).building is None
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        # one item a line: the address is the major item's, not the first line's
+        (
+            "今日巡查情况：\n1. 9号楼楼道纸箱已清理\n2. 东门路灯不亮已报物业\n3. 11号楼后头彩钢房冒烟有明火",
+            (11, None),
+        ),
+        # an item naming only a unit or a room goes on in the building named before it
+        (
+            "今日巡查：5号楼消防通道畅通，电梯运行正常；另外巡到2单元1203门口，门缝里往外冒烟，已打119",
+            (5, "1203"),
+        ),
+    ],
+)
+def test_list_report_address_is_the_items(text: str, where: tuple[int, str | None]) -> None:
+    r = parse(text, role="leader")
+    assert r.kind == "major"
+    assert (r.building, r.room) == where
+
+
+def test_a_false_alarm_explained_by_staff_is_no_zero_report() -> None:
+    assert parse("大家别担心 昨晚9栋报警器响是有人煮糖水煮糊了 虚惊一场 没事", role="member").kind == "other"
+    assert parse("9栋今天巡查没事", role="member").kind == "zero_report"
