@@ -24,7 +24,8 @@ _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # none of these comes back unchanged, so one search replaces two substitutions.
 _UNCLEAN = re.compile(f"[\r{_SURROGATE_CHARS}{_INVISIBLE_CHARS}]")
 # WeChat quote: 「name：quoted」 then a line of "- - - ..." then the reply.
-_QUOTE_SEP = re.compile(r"\n[ \t]*-(?:[ \t]*-){4,}[ \t]*(?:\n|$)")
+# (hyphens, or dashes: ——————, ─────, as phones and keyboards give them)
+_QUOTE_SEP = re.compile(r"\n[ \t]*[-—–─](?:[ \t]*[-—–─]){4,}[ \t]*(?:\n|$)")
 # @name followed by U+2005 (NFKC turns it into a plain space) or a space.
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@[^\s@]{1,30}(?:\s+|$))+")
 # The common compatibility characters of chat text (full-width ASCII ，！？（）：０-９Ａ-Ｚ,

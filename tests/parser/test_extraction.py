@@ -372,3 +372,14 @@ def test_list_report_address_is_the_items(text: str, where: tuple[int, str | Non
 def test_a_false_alarm_explained_by_staff_is_no_zero_report() -> None:
     assert parse("大家别担心 昨晚9栋报警器响是有人煮糖水煮糊了 虚惊一场 没事", role="member").kind == "other"
     assert parse("9栋今天巡查没事", role="member").kind == "zero_report"
+
+
+@pytest.mark.parametrize("line", ["——————————", "─────────", "– – – – – –", "- - - - - - - -"])
+def test_a_quote_separated_by_dashes_of_any_kind(line: str) -> None:
+    """Phones write the quote's separator with hyphens or dashes: either way the reply that
+    says no (不是的) is read alone, not with the question it answers."""
+    from handlers.parsing.normalize import quoted
+
+    text = f"「张大爷：后坡是不是又垮了哦？我听到响」\n{line}\n不是的张大爷，是物业在用挖机清淤，莫得事😄"
+    assert quoted(text) == "后坡是不是又垮了哦?我听到响"
+    assert parse(text, role="member").kind != "major"
