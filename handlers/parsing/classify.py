@@ -413,10 +413,15 @@ class Classifier:
         best, score = self._best(scores, majors)
         if best is None:
             return None
-        if score < majors.threshold and (
-            score + 1 < majors.threshold or self._search["urgent"](body) is None
+        if (
+            score < majors.threshold
+            and (score + 1 < majors.threshold or self._search["urgent"](body) is None)
+            and sum(scores.values()) <= majors.threshold
         ):
-            return None  # a weak sign alone; with a plea for help (快来人) it is enough
+            # A weak sign alone; with a plea for help (快来人) it is enough, and so are weak signs
+            # of several kinds that together say more than a strong one (屋里嘶嘶响，门缝里一股臭鸡蛋味，
+            # 敲门没人应: a hiss, a smell and a silence).
+            return None
         # Checked after the keywords (the order does not change the outcome): few messages
         # get this far, so most never pay for these two searches.
         search = self._search

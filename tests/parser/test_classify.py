@@ -439,3 +439,17 @@ def test_staff_notices_and_tallies(text: str, role: str, kind: str) -> None:
 def test_word_spaced_writing(text: str, kind: str, category: str) -> None:
     r = parse(text, role="resident")
     assert (r.kind, r.category) == (kind, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a hiss, a smell and a silence: weak signs of three kinds, together a major
+        ("8号楼102屋里嘶嘶响，门缝里一股臭鸡蛋味，敲门没人应", "major"),
+        ("隔壁刚才吵得砸东西，后来咚的一声很重，现在大人没动静了就小孩在哭，敲门没人开", "major"),
+        # one weak sign of each of two kinds is still not enough
+        ("暴雨过后楼道里一股臭鸡蛋味，谁家的垃圾没扔", "basic"),
+    ],
+)
+def test_weak_signs_of_several_kinds_add_up(text: str, kind: str) -> None:
+    assert parse(text, role="resident").kind == kind
