@@ -45,6 +45,9 @@ _CITE_MARKS = re.compile("[《'\"“‘]")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+# A checklist's answer right after the item (燃气异味：无; 可疑人员　无; 消防隐患: 未发现): the item
+# was checked and is not there. Only a whole answer counts: 燃气泄漏，无人受伤 still reports a leak.
+_ANSWERED_NO = re.compile(r"(?:[^,。;!?\n:]{0,4}:[ \t]*|[ \t,]*)(?:无|没有|未发现|暂无|否|正常)(?=[,。;!?\n \t]|$)")
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 # A hit longer than this may span keywords of other categories (`_add_hidden`).
 _LONG_HIT = 8
@@ -286,6 +289,8 @@ class Classifier:
                     pos, match = inner.start(), inner
                     category, weight = cats.groups[inner.lastgroup or ""]
             if negs and scope.negated_within(pos, match.end()):
+                continue
+            if _ANSWERED_NO.match(text, match.end()) is not None:
                 continue
             if major and self._cues.has_after and scope.imagined_after(match.end()):
                 continue

@@ -453,3 +453,17 @@ def test_word_spaced_writing(text: str, kind: str, category: str) -> None:
 )
 def test_weak_signs_of_several_kinds_add_up(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a checklist's answer right after the item: checked and not there
+        ("4号楼巡查表\n消防通道　畅通\n燃气异味　无\n可疑人员　无", "zero_report"),
+        ("4号楼巡查：燃气异味：无，可疑人员：无", "other"),
+        # not a whole answer: the leak is there, nobody was hurt
+        ("3栋燃气泄漏，无人受伤", "major"),
+    ],
+)
+def test_a_checklist_answered_no(text: str, kind: str) -> None:
+    assert parse(text, role="leader").kind == kind

@@ -383,3 +383,17 @@ def test_a_quote_separated_by_dashes_of_any_kind(line: str) -> None:
     text = f"「张大爷：后坡是不是又垮了哦？我听到响」\n{line}\n不是的张大爷，是物业在用挖机清淤，莫得事😄"
     assert quoted(text) == "后坡是不是又垮了哦?我听到响"
     assert parse(text, role="member").kind != "major"
+
+
+@pytest.mark.parametrize(
+    ("text", "room"),
+    [
+        ("18楼楼道全是黑烟，好像是1802门缝里冒出来的", "1802"),
+        ("网格员你好，2302又在打老婆了，女的在喊救命", "2302"),
+        ("2026年的物业费什么时候交", None),  # a year
+        ("一共1200块", None),  # a price
+        ("0571的号码打来的", None),  # an area code
+    ],
+)
+def test_a_high_rise_door_needs_no_building(text: str, room: str | None) -> None:
+    assert parse(text, role="resident").room == room
