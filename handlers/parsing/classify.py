@@ -47,7 +47,9 @@ _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 # A checklist's answer right after the item (燃气异味：无; 可疑人员　无; 消防隐患: 未发现): the item
 # was checked and is not there. Only a whole answer counts: 燃气泄漏，无人受伤 still reports a leak.
-_ANSWERED_NO = re.compile(r"(?:[^,。;!?\n:]{0,4}:[ \t]*|[ \t,]*)(?:无|没有|未发现|暂无|否|正常)(?=[,。;!?\n \t]|$)")
+_ANSWERED_NO = re.compile(
+    r"(?:[^,。;!?\n:]{0,4}:[ \t]*|[ \t,]*)(?:无|没有|未发现|暂无|否|正常)(?=[,。;!?\n \t]|$)"
+)
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 # A hit longer than this may span keywords of other categories (`_add_hidden`).
 _LONG_HIT = 8
