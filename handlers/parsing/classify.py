@@ -42,6 +42,8 @@ _CITED = re.compile(
     r"(?:'[^'\n]{1,40}'|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|‘[^’\n]{1,40}’)"
 )
 _CITE_MARKS = re.compile("[《'\"“‘]")
+# Someone's own words, quoted as they posted them (朋友圈写的“再见了大家…”): the matter itself.
+_OWN_WORDS = re.compile("朋友圈|纸条|留言|遗书|动态|短信")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
@@ -372,7 +374,7 @@ class Classifier:
             # Spaces stand for commas (楼道灯坏了 晚上黑乎乎的), unless they fall between nearly
             # every word (摔倒 了 头上 都是 血): then they separate nothing and are dropped.
             body = _CJK_SPACES.sub("" if _word_spaced(body) else _as_commas, body)
-        if _CITE_MARKS.search(body) is not None:
+        if _CITE_MARKS.search(body) is not None and _OWN_WORDS.search(body) is None:
             body = _CITED.sub("", body)
         if self._dialect is not None and self._dialect.search(body) is not None:
             body = self._dialect.sub(self._standard, body)

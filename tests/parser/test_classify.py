@@ -467,3 +467,16 @@ def test_weak_signs_of_several_kinds_add_up(text: str, kind: str) -> None:
 )
 def test_a_checklist_answered_no(text: str, kind: str) -> None:
     assert parse(text, role="leader").kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # someone's own words as posted are the matter, not a citation to leave out
+        ("我们班一个女生刚发了条朋友圈，写的“再见了大家，今晚楼顶的风应该挺大的”，她家在11号楼", "major"),
+        # the words on a sign are a citation (广告写着'…')
+        ("楼下广告写着'一氧化碳中毒怎么办'，挺吓人的", "other"),
+    ],
+)
+def test_own_words_quoted_are_read(text: str, kind: str) -> None:
+    assert parse(text, role="resident").kind == kind
