@@ -194,15 +194,12 @@ def _room(text: str, has_place: bool) -> str | None:
         household = _ROOM_HOUSEHOLD.search(text)
         if household is not None and _plausible_room(text, household):
             return household.group(1)
-        # In a high-rise a door is four digits and needs no building (1802门缝里冒烟, 2302又在打老婆):
-        # a floor of 10 or more and a door of 01-40, which a year, a price or a count rarely is.
-        for bare in _ROOM_BARE.finditer(text):
-            if len(bare.group(1)) == 4 and bare.group(1)[0] != "0" and _plausible_room(text, bare):
-                return bare.group(1)
-        return None
     for bare in _ROOM_BARE.finditer(text):
-        if _plausible_room(text, bare):
-            return bare.group(1)
+        digits = bare.group(1)
+        # With no place named, only a high-rise door of four digits (1802门缝里冒烟, 2302又在打老婆):
+        # a floor of 10 or more and a door of 01-40, which a year, a price or a count rarely is.
+        if (has_place or (len(digits) == 4 and digits[0] != "0")) and _plausible_room(text, bare):
+            return digits
     return None
 
 
