@@ -391,7 +391,7 @@ class Classifier:
             return Classification("other")
         scope = _Scope(body, self._cues)
         ads: list[int] = []  # the number of advert cues, counted once on first use
-        major = self._major(body, scope, ads)
+        major = self._major(body, scope, ads, role == "merchant")
         if major is not None:
             return Classification("major", major)
         # (a supervisor writing 零报告 speaks of the rule or the tally: 无情况零报告，不得漏报)
@@ -437,7 +437,7 @@ class Classifier:
             ads.append(len(self._cues.ad.findall(body)))
         return ads[0]
 
-    def _major(self, body: str, scope: _Scope, ads: list[int]) -> str | None:
+    def _major(self, body: str, scope: _Scope, ads: list[int], merchant: bool) -> str | None:
         majors = self._lex.majors
         scores = self._scores(majors, body, scope, True, set())
         best, score = self._best(scores, majors)
@@ -459,8 +459,9 @@ class Classifier:
             return None  # 消防演练 is not a fire
         if search["news"](body) is not None and search["confirmed"](body) is None:
             return None  # a fire in the news is not ours, unless the writer went and saw it
-        if self._ad_count(body, ads) >= 3:
-            return None  # an advert shouting 重大/爆炸价 is still an advert
+        if self._ad_count(body, ads) + merchant >= 3:
+            # an advert shouting 重大/爆炸价 is still an advert; a shop's post needs one cue less
+            return None
         return best
 
     def _is_notice_or_ad(self, body: str, role: str | None, broadcast_mention: bool, ads: list[int]) -> bool:
