@@ -156,8 +156,10 @@ def _accept(m: re.Match[str], text: str) -> bool:
 
 def extract_times(text: str, now: datetime | None = None) -> list[TimeMention]:
     """Every time expression, in order; never raises."""
-    if _ANCHOR.search(text) is None or _HINT.search(text) is None:
-        return []  # most messages name no time: skip the all-optional regex
+    if _HINT.search(text) is None or _ANCHOR.search(text) is None:
+        # most messages name no time: skip the all-optional regex (the one-class hint first:
+        # it costs a fifth of the anchor and rules out over half the messages)
+        return []
     if now is None:
         now = datetime.now(SHANGHAI)
     elif now.tzinfo is None:
