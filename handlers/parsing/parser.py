@@ -140,8 +140,8 @@ class Parser:
         if not corroborates and not classifier.answers(reply):
             return reply  # most replies (收到): the quote is never cut out
         quote = self._quote_text(raw)
-        if not quote or not (corroborates or classifier.asks(quote)):
-            return reply
+        if not quote or not (corroborates or classifier.asks(quote)) or not classifier.answers(quote):
+            return reply  # (a quoted greeting or 收到 adds nothing to what the reply says)
         return f"{quote},{reply}"
 
     @staticmethod
