@@ -224,6 +224,7 @@ class _Cues:
                 "finding",
                 "notice",
                 "drill",
+                "rehearsal",
                 "broadcast",
                 "news",
                 "ack",
@@ -455,8 +456,10 @@ class Classifier:
         # Checked after the keywords (the order does not change the outcome): few messages
         # get this far, so most never pay for these two searches.
         search = self._search
-        if search["drill"](body) is not None:
-            return None  # 消防演练 is not a fire
+        if search["drill"](body) is not None and (best != "missing" or search["rehearsal"](body)):
+            # 消防演练 is not a fire; but someone gone is gone, whatever lecture they went to,
+            # unless the going is itself rehearsed (模拟老人走失搜寻)
+            return None
         if search["news"](body) is not None and search["confirmed"](body) is None:
             return None  # a fire in the news is not ours, unless the writer went and saw it
         if self._ad_count(body, ads) + merchant >= 3:
