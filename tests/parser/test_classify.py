@@ -462,3 +462,27 @@ def test_word_spaced_writing(text: str, kind: str, category: str) -> None:
 )
 def test_signs_added_up_answered_and_quoted(text: str, role: str, kind: str) -> None:
     assert parse(text, role=role).kind == kind
+
+
+_MONKEYS = "后门那边的猴子越来越多了，专抢老人手里的菜，这个归谁管？"
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "kind"),
+    [
+        # a shop's post needs one advert cue less: 上门检测 and 八折 are two, the merchant the third
+        ("【燃气安全】专业上门检测燃气泄漏、更换燃气软管，本小区业主一律八折！", "merchant", "other"),
+        # someone gone after a lecture is gone: the lecture is no drill of it
+        ("我爸有点老年痴呆，上午跟人去听健康讲座，现在都下午4点了还没回来", "resident", "major"),
+        # unless the going is itself staged
+        ("通知：本周六开展防走失应急演练，届时会模拟老人走失搜寻，请大家不要惊慌", "supervisor", "other"),
+        # a quoted greeting adds nothing: the reply is read alone, as without the quote
+        (
+            "「王阿姨：大家早上好」\n- - - - - - - - - - - - - - -\n" + _MONKEYS,
+            "resident",
+            parse(_MONKEYS, role="resident").kind,
+        ),
+    ],
+)
+def test_adverts_lectures_and_greetings(text: str, role: str, kind: str) -> None:
+    assert parse(text, role=role).kind == kind
