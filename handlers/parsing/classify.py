@@ -386,8 +386,7 @@ class Classifier:
             body = _CJK_SPACES.sub("" if _word_spaced(body) else _as_commas, body)
         if _CITE_MARKS.search(body) is not None and _OWN_WORDS.search(body) is None:
             body = _CITED.sub("", body)
-        if self._dialect is not None:
-            body = self._standardised(body)
+        body = self._standardised(body)
         if not _wordy_start(body) and _WORDY.search(body) is None:
             return Classification("other")
         scope = _Scope(body, self._cues)
@@ -404,8 +403,7 @@ class Classifier:
 
     def _standardised(self, body: str) -> str:
         """`body` with each dialect word (dialect.yaml) in its standard form."""
-        assert self._dialect is not None
-        found = self._dialect.find_matches_as_indexes(body)
+        found = self._dialect.find_matches_as_indexes(body) if self._dialect is not None else None
         if not found:
             return body
         pieces: list[str] = []
