@@ -429,6 +429,8 @@ class Classifier:
 
     def answers(self, reply: str) -> bool:
         """The reply says something of its own, not only 收到 or 好的 (cues.yaml `bare_reply`)."""
+        if "[" in reply:  # 收到[抱拳]: a sticker code adds no words
+            reply = _EMOJI_CODE.sub("", reply)
         return _wordy_start(reply) and self._search["bare_reply"](reply) is None
 
     def _ad_count(self, body: str, ads: list[int]) -> int:
