@@ -67,6 +67,12 @@ class Classification:
     kind: Kind
     category: str | None = None
     handled: bool | None = None
+    # what the rules read, where their basic-or-chat call is open to the chatter model's second
+    # opinion (chatter.py); empty where they recognised the form (a notice, thanks, a joke)
+    body: str = ""
+
+
+_OTHER = Classification("other")
 
 
 def _as_commas(match: re.Match[str]) -> str:
@@ -379,16 +385,9 @@ class Classifier:
         return out
 
     def classify(self, text: str, role: str | None, broadcast_mention: bool) -> Classification:
-        body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
-        if " " in body:
-            # Spaces stand for commas (楼道灯坏了 晚上黑乎乎的), unless they fall between nearly
-            # every word (摔倒 了 头上 都是 血): then they separate nothing and are dropped.
-            body = _CJK_SPACES.sub("" if _word_spaced(body) else _as_commas, body)
-        if _CITE_MARKS.search(body) is not None and _OWN_WORDS.search(body) is None:
-            body = _CITED.sub("", body)
-        body = self._standardised(body)
+        body = self._body(text)
         if not _wordy_start(body) and _WORDY.search(body) is None:
-            return Classification("other")
+            return _OTHER
         scope = _Scope(body, self._cues)
         ads: list[int] = []  # the number of advert cues, counted once on first use
         major = self._major(body, scope, ads, role == "merchant")
@@ -398,8 +397,28 @@ class Classifier:
         if role != "supervisor" and self._search["zero_explicit"](body) is not None:
             return Classification("zero_report")
         if self._is_notice_or_ad(body, role, broadcast_mention, ads):
-            return Classification("other")
+            return _OTHER
         return self._basic_or_zero(body, role, scope)
+
+    def as_basic(self, text: str, role: str | None) -> Classification:
+        """`text` read as a basic situation, whatever the rules made of it (the chatter model's
+        call, see chatter.py): its best basic category, else other, and whether it was handled."""
+        body = self._body(text)
+        scope = _Scope(body, self._cues)
+        basics = self._lex.basics
+        category, _score = self._best(self._scores(basics, body, scope, False, set()), basics)
+        return Classification("basic", category or "other", self._handled(body, scope))
+
+    def _body(self, text: str) -> str:
+        """What the rules read: stickers, spacing, cited words and dialect dealt with."""
+        body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
+        if " " in body:
+            # Spaces stand for commas (楼道灯坏了 晚上黑乎乎的), unless they fall between nearly
+            # every word (摔倒 了 头上 都是 血): then they separate nothing and are dropped.
+            body = _CJK_SPACES.sub("" if _word_spaced(body) else _as_commas, body)
+        if _CITE_MARKS.search(body) is not None and _OWN_WORDS.search(body) is None:
+            body = _CITED.sub("", body)
+        return self._standardised(body)
 
     def _standardised(self, body: str) -> str:
         """`body` with each dialect word (dialect.yaml) in its standard form."""
@@ -508,7 +527,7 @@ class Classifier:
             and search["false_alarm"](body) is None
         )
         if role not in _STAFF and search["thanks"](body) is not None and self._handled(body, scope):
-            return Classification("other")  # 谢谢网格员，灯已经修好了: gratitude, not a report
+            return _OTHER  # 谢谢网格员，灯已经修好了: gratitude, not a report
         skip: set[int] = set()
         finding: bool | None = None
         if zero:
@@ -536,12 +555,12 @@ class Classifier:
                 return Classification("zero_report")
         request = search["request"](body) is not None
         if self._is_chat(body, score, request):
-            return Classification("other")
+            return _OTHER
         if category is None or score == 0:
             if request or (role in _STAFF and search["work_record"](body) is not None):
-                return Classification("basic", "other", self._handled(body, scope))
-            return Classification("other")
-        return Classification("basic", category, self._handled(body, scope))
+                return Classification("basic", "other", self._handled(body, scope), body)
+            return Classification("other", body=body)
+        return Classification("basic", category, self._handled(body, scope), body)
 
     def _preferred(
         self, cats: CategorySet, scores: dict[str, int], best: str, body: str, role: str | None

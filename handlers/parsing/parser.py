@@ -7,12 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 from handlers.parsing.address import Address, extract_address
-from handlers.parsing.classify import Classifier
+from handlers.parsing.chatter import ChatterModel
+from handlers.parsing.classify import Classification, Classifier
 from handlers.parsing.commands import CommandParser, is_command
-from handlers.parsing.lexicon import Lexicon, load_lexicon
+from handlers.parsing.lexicon import Lexicon, default_lexicon_dir, load_lexicon
 from handlers.parsing.normalize import normalize_parts, quoted
 from handlers.parsing.pii import blank_pii, find_pii, mask_pii
-from handlers.parsing.result import Kind, ParseResult
+from handlers.parsing.result import Kind, ParseResult, PiiSpan
 from handlers.parsing.times import extract_times
 
 # Rules read at most this many characters: a 1 MB paste is classified by its start
@@ -20,6 +21,7 @@ from handlers.parsing.times import extract_times
 CLASSIFY_CHARS = 2000
 # The items of a list report: 1.4栋消防通道畅通；2.6栋… or one item a line.
 _ITEMS = re.compile(r"[;\n]")
+_OTHER = Classification("other")
 
 
 class Parser:
@@ -32,6 +34,8 @@ class Parser:
         if precompile:
             self.compile_all()
         self._classifier = Classifier(self.lexicon)
+        # the second opinion on basic versus chat (chatter.py); None: the rules alone
+        self.chatter = ChatterModel.load((lexicon_dir or default_lexicon_dir()) / "chatter.tsv")
         self._commands = CommandParser(self.lexicon)
 
     def compile_all(self) -> None:
@@ -67,17 +71,17 @@ class Parser:
     def _parse(self, text: str, chat: str, role: str | None, now: datetime | None) -> ParseResult:
         mentions, norm = normalize_parts(text)
         pii, masked = find_pii(norm)
-        head = norm[:CLASSIFY_CHARS]
-        if pii:
-            head = blank_pii(head, [s for s in pii if s.start < CLASSIFY_CHARS])
+        head = self._head(text, norm, pii)
         category = handled = command = args = grade = None
-        if text[:1] == "「" or text.lstrip().startswith("「"):
-            head = self._with_quote(text, head)
         if is_command(head):
             kind: Kind = "command"
             command, args = self._commands.parse(head)
         else:
             verdict = self._classifier.classify(head, role, "@所有人" in mentions)
+            if self.chatter is not None and verdict.body:
+                second = self.chatter.verdict(verdict.body, role)
+                if second is not None and second != verdict.kind:
+                    verdict = self._classifier.as_basic(head, role) if second == "basic" else _OTHER
             kind, category = verdict.kind, verdict.category
             if kind == "basic":
                 handled = verdict.handled
@@ -103,6 +107,25 @@ class Parser:
             extract_times(head, now),
             pii,
         )
+
+    def _head(self, text: str, norm: str, pii: list[PiiSpan]) -> str:
+        """What the rules read: the start of the normalised text, personal numbers blanked,
+        with what a reply quotes where it needs it."""
+        head = norm[:CLASSIFY_CHARS]
+        if pii:
+            head = blank_pii(head, [s for s in pii if s.start < CLASSIFY_CHARS])
+        if text[:1] == "「" or text.lstrip().startswith("「"):
+            head = self._with_quote(text, head)
+        return head
+
+    def chatter_input(self, text: str, role: str | None) -> str | None:
+        """What the chatter model reads of `text`, as in `parse`; None where it is not asked
+        (scripts/train_chatter.py learns from the same)."""
+        norm = normalize_parts(text)[1]
+        head = self._head(text, norm, find_pii(norm)[0])
+        if is_command(head):
+            return None
+        return self._classifier.classify(head, role, False).body or None
 
     def _item_address(self, head: str, kind: Kind, role: str | None) -> Address | None:
         """In a report of several items (1.4栋消防通道畅通；2.6栋地下车库有人躺着…, or one a

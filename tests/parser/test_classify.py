@@ -451,7 +451,7 @@ def test_word_spaced_writing(text: str, kind: str, category: str) -> None:
         ("暴雨过后楼道里一股臭鸡蛋味，谁家的垃圾没扔", "resident", "basic"),
         # a checklist's answer right after the item: checked and not there
         ("4号楼巡查表\n消防通道　畅通\n燃气异味　无\n可疑人员　无", "leader", "zero_report"),
-        ("4号楼巡查：燃气异味：无，可疑人员：无", "leader", "other"),
+        ("4号楼巡查：燃气异味：无，可疑人员：无", "leader", "zero_report"),
         # not a whole answer: the leak is there, nobody was hurt
         ("3栋燃气泄漏，无人受伤", "leader", "major"),
         # someone's own words as posted are the matter, not a citation to leave out

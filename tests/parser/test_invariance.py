@@ -88,8 +88,16 @@ def _labels(parser: Parser, text: str, row: dict[str, object]) -> dict[str, obje
 def test_a_message_written_another_way_parses_the_same(
     parser: Parser, rows: list[dict[str, object]], name: str
 ) -> None:
+    """The rules must give exactly the same labels. The chatter model (a second opinion on basic
+    versus chat, chatter.py) reads characters, so a converter that swaps a word (链接 → 連結 →
+    连结) can move a message across its threshold: at most one message in 5,000 may change that
+    way, and only where the rules alone agree on both forms."""
     rewrite = VARIANTS[name]
-    changed, failures = 0, []
+    rules = Parser()
+    rules.chatter = None
+    changed = 0
+    failures: list[str] = []
+    by_model: list[str] = []
     for row in rows:
         text = str(row["text"])
         variant = rewrite(text)
@@ -98,9 +106,12 @@ def test_a_message_written_another_way_parses_the_same(
         changed += 1
         before, after = _labels(parser, text, row), _labels(parser, variant, row)
         if before != after:
-            failures.append(f"{row['id']}: {variant!r}: {before} → {after}")
+            change = f"{row['id']}: {variant!r}: {before} → {after}"
+            same_by_rules = _labels(rules, text, row) == _labels(rules, variant, row)
+            (by_model if same_by_rules else failures).append(change)
     assert changed > 100, f"the {name} rewrite should apply to many messages"
     assert not failures, f"{len(failures)} of {changed} changed:\n" + "\n".join(failures[:20])
+    assert len(by_model) <= changed // 5000, "\n".join(by_model[:20])
 
 
 def test_quoting_a_message_and_answering_received_is_an_acknowledgement(

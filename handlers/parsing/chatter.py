@@ -1,0 +1,123 @@
+"""A second opinion on "basic or chat?": naive Bayes over the characters of the message.
+
+The rules decide what a message is. Between a basic situation (楼道灯坏了) and chat (谢谢网格员，
+灯修好了; 我奶奶说她年轻时经历过大地震) they are weakest: the same words appear in both, and
+what tells them apart is the whole way a message is written. This model reads that: the log-odds
+that a message is `basic` rather than `other`, summed over the characters and character pairs it
+contains (and the sender's role), learnt by `scripts/train_chatter.py` from labelled messages.
+
+It only ever turns a rules' `basic` into `other` or the reverse, and only when it is very sure
+(|log-odds| above the file's threshold): majors, zero reports and commands are never its call.
+Its data is `config/parser/chatter.tsv`: `bias`, `unseen` and `threshold`, then one
+`feature<TAB>weight` a line (lines split on \n only: a feature may be any character but \n);
+retrain it when the labelled set grows, and delete the file to run on rules alone.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+FEATURE_CHARS = 200  # the start of a message says what it is; a long paste costs no more
+_HEADER = frozenset({"bias", "unseen", "threshold"})
+
+
+# Punctuation, spaces and stickers go, and every numeral reads as 0: the same message written
+# with full stops or spaces, 7栋 or 七栋, must get the same opinion (tests/parser/test_invariance.py).
+_NOT_WORDS = re.compile(r"[^\w?!]+|_")
+_NUMERAL_CHARS = "0123456789〇零一二三四五六七八九十两"
+_NUMERALS = str.maketrans(dict.fromkeys(_NUMERAL_CHARS, "0"))
+
+
+def words(text: str) -> str:
+    """The text the model reads: the rules' reading of a message, without punctuation."""
+    return _NOT_WORDS.sub("", text).translate(_NUMERALS)
+
+
+def features(text: str, role: str | None) -> list[str]:
+    """What the model reads of a message (`words`): each character, each pair of neighbouring
+    characters, and the role. `ChatterModel.score` walks the same without making the list."""
+    text = words(text[: FEATURE_CHARS * 2])[:FEATURE_CHARS]
+    out = [f"ROLE={role}"]
+    out += text
+    out += (text[i : i + 2] for i in range(len(text) - 1))
+    return out
+
+
+def _spellings(feature: str) -> list[str]:
+    """`feature` with each 0 written each way a numeral can be (see `words`)."""
+    out = [""]
+    for char in feature:
+        out = [done + alt for done in out for alt in (_NUMERAL_CHARS if char == "0" else char)]
+    return out
+
+
+class ChatterModel:
+    """Log-odds of basic over other; `verdict` gives "basic", "other" or None (not sure)."""
+
+    def __init__(self, weights: dict[str, float], bias: float, unseen: float, threshold: float) -> None:
+        self.weights = weights  # as learnt: every numeral written 0 (`words`)
+        # ... and as looked up: a feature with a 0 under each way of writing it (七栋, 7栋), so
+        # that `score` reads the message as it is, without rewriting it first
+        self._lookup = dict(weights)
+        for feature, weight in weights.items():
+            if "0" in feature:
+                for variant in _spellings(feature):
+                    self._lookup[variant] = weight
+        self.bias = bias  # the log-odds before reading anything: how common each kind is
+        self.unseen = unseen  # the weight of a feature not in the file
+        self.threshold = threshold
+
+    def score(self, text: str, role: str | None) -> float:
+        """The sum of the weights of `features(text, role)`, walked in place: no list, and no
+        rewritten copy of the text (this runs on most messages)."""
+        weights = self._lookup
+        unseen = self.unseen
+        total = self.bias + weights.get(f"ROLE={role}", unseen)
+        previous = ""
+        kept = 0
+        for char in text[: FEATURE_CHARS * 2]:
+            if not (char.isalnum() or char == "?" or char == "!"):
+                continue  # what `words` drops (\w is alphanumeric or _)
+            total += weights.get(char, unseen)
+            if previous:
+                total += weights.get(previous + char, unseen)
+            previous = char
+            kept += 1
+            if kept == FEATURE_CHARS:
+                break
+        return total
+
+    def verdict(self, text: str, role: str | None) -> str | None:
+        score = self.score(text, role)
+        if score > self.threshold:
+            return "basic"
+        if score < -self.threshold:
+            return "other"
+        return None
+
+    @classmethod
+    def load(cls, path: Path) -> ChatterModel | None:
+        """The model in `path`, or None when there is no such file. A broken file raises
+        ValueError naming the line, like a broken lexicon file: better than a silent fallback."""
+        if not path.exists():
+            return None
+        header: dict[str, float] = {}
+        weights: dict[str, float] = {}
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for number, line in enumerate(lines, 1):
+            if not line or (number == 1 and line.startswith("#")):
+                continue  # the first line may say what the file is
+            try:
+                key, value = line.rsplit("\t", 1)
+                # a feature is one or two characters or ROLE=…; longer names are the header's
+                target = header if key in _HEADER else weights
+                target[key] = float(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{path.name} 第 {number} 行格式错误 (line {number} is malformed): {line[:60]!r}"
+                ) from exc
+        missing = {"bias", "unseen", "threshold"} - set(header)
+        if missing:
+            raise ValueError(f"{path.name} 缺少表头 (header missing): {', '.join(sorted(missing))}")
+        return cls(weights, header["bias"], header["unseen"], header["threshold"])
