@@ -400,10 +400,10 @@ class Classifier:
             return _OTHER
         return self._basic_or_zero(body, role, scope)
 
-    def as_basic(self, text: str, role: str | None) -> Classification:
-        """`text` read as a basic situation, whatever the rules made of it (the chatter model's
-        call, see chatter.py): its best basic category, else other, and whether it was handled."""
-        body = self._body(text)
+    def as_basic(self, body: str) -> Classification:
+        """A message the rules read as `body` (a `Classification.body`) taken as a basic
+        situation, whatever they made of it (the chatter model's call, see chatter.py): its best
+        basic category, else other, and whether it was handled."""
         scope = _Scope(body, self._cues)
         basics = self._lex.basics
         category, _score = self._best(self._scores(basics, body, scope, False, set()), basics)

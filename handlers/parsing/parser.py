@@ -81,7 +81,7 @@ class Parser:
             if self.chatter is not None and verdict.body:
                 second = self.chatter.verdict(verdict.body, role)
                 if second is not None and second != verdict.kind:
-                    verdict = self._classifier.as_basic(head, role) if second == "basic" else _OTHER
+                    verdict = self._classifier.as_basic(verdict.body) if second == "basic" else _OTHER
             kind, category = verdict.kind, verdict.category
             if kind == "basic":
                 handled = verdict.handled
