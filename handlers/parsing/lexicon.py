@@ -258,9 +258,22 @@ def _parts(patterns: list[Any], macros: dict[str, str]) -> list[str]:
             # e.g. an unquoted pattern ending in ":" that YAML read as a mapping
             raise ValueError(f"lexicon pattern must be a string, got {p!r}: quote it in the YAML file")
     parts = [_expand(p, macros) for p in patterns if p.strip()]
+    for part in parts:
+        if "(?<" in part:
+            _check_lookbehind(part)
     # Longest first: at one position the longer phrase should win (煤气味 over 气味).
     parts.sort(key=len, reverse=True)
     return parts
+
+
+def _check_lookbehind(pattern: str) -> None:
+    """Compile a pattern with a look-behind now. Keyword regexes are compiled per start
+    character on first use, and the reader of `firstchars` does not check a look-behind's width:
+    a look-behind of varying width would otherwise fail only when a message reached it."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"词库规则有误 (bad lexicon pattern) {pattern!r}: {exc}") from exc
 
 
 def _alternation(patterns: list[Any], macros: dict[str, str]) -> str:

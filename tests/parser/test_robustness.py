@@ -97,3 +97,20 @@ def test_a_key_given_twice_in_a_parser_file_is_refused(tmp_path: Path) -> None:
         Parser(tmp_path / "parser")
     assert caught.value.problem_mark is not None and "majors.yaml" in str(caught.value)
     Parser(CONFIG / "parser")  # the files as shipped have no such repeat
+
+
+def test_a_look_behind_of_varying_width_is_refused_at_load(tmp_path: Path) -> None:
+    """Keyword regexes are compiled per start character on first use: a look-behind that `re`
+    refuses (of varying width) must stop the parser at load, not turn every message that reaches
+    it into `other` later."""
+    import shutil
+
+    from handlers.parsing import Parser
+
+    shutil.copytree(CONFIG / "parser", tmp_path / "parser")
+    majors = tmp_path / "parser" / "majors.yaml"
+    text = majors.read_text(encoding="utf-8")
+    broken = text.replace("    weak:\n", "    weak:\n      - 越来越冲(?<!(?:病|痴呆)越来越冲)\n", 1)
+    majors.write_text(broken, encoding="utf-8")
+    with pytest.raises(ValueError, match="词库规则有误"):
+        Parser(tmp_path / "parser")
