@@ -117,7 +117,7 @@ class ChatterModel:
                 raise ValueError(
                     f"{path.name} 第 {number} 行格式错误 (line {number} is malformed): {line[:60]!r}"
                 ) from exc
-        missing = {"bias", "unseen", "threshold"} - set(header)
+        missing = sorted(name for name in _HEADER if name not in header)
         if missing:
-            raise ValueError(f"{path.name} 缺少表头 (header missing): {', '.join(sorted(missing))}")
+            raise ValueError(f"{path.name} 缺少表头 (header missing): {', '.join(missing)}")
         return cls(weights, header["bias"], header["unseen"], header["threshold"])
