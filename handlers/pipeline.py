@@ -143,6 +143,7 @@ class Pipeline:
                 outcome = await self._process(Store(session, self.cache), event, text)
                 if outcome.duplicate:
                     session.rollback()  # anything resolving the sender wrote goes too: done before
+                    self.cache.forget(("contact", event.sender_id))  # a resident made just now
                 else:
                     session.commit()
                 return outcome

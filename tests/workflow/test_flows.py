@@ -97,6 +97,20 @@ async def test_duplicate_inbound_id_is_processed_once(chat: Chat) -> None:
     assert len(chat.outbox()) == 1
 
 
+async def test_duplicate_from_a_new_sender_leaves_no_phantom_person(chat: Chat) -> None:
+    """A replayed id under another, new sender: the resident made for them is rolled back with
+    the duplicate, so their next message must not point at a row that was never kept."""
+    await chat.group(GROUP, RESIDENT, "楼下路灯坏了好几天了", msg_id="dup-2")
+    replay = await chat.group(GROUP, "新来的邻居", "楼下路灯坏了好几天了", msg_id="dup-2")
+    assert replay.duplicate
+    later = await chat.group(GROUP, "新来的邻居", "3号楼楼道灯不亮了")
+    assert not later.duplicate and later.error is None
+    with chat.session() as s:
+        inbound = s.exec(select(InboundMessage).where(InboundMessage.id == later.inbound_id)).one()
+        person = s.get(Person, inbound.person_id)
+        assert person is not None and person.wechat_name == "新来的邻居"
+
+
 async def test_ticket_lifecycle_accept_close_rate(chat: Chat) -> None:
     await chat.group(GROUP, RESIDENT, "5楼楼道灯不亮了")
     ref = f"R{chat.one(Ticket).id}"
