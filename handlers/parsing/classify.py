@@ -58,6 +58,7 @@ _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or em
 # A hit longer than this may span keywords of other categories (`_add_hidden`).
 _LONG_HIT = 8
 _STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
+_OVER_CUES = ("false_alarm", "thanks", "news", "drill", "laugh")
 # who sends zero reports (None: unknown); in a merchant grid (商户网格) the shops check themselves
 _REPORTERS = frozenset({"leader", "member", "merchant", None})
 
@@ -408,6 +409,27 @@ class Classifier:
         basics = self._lex.basics
         category, _score = self._best(self._scores(basics, body, scope, False, set()), basics)
         return Classification("basic", category or "other", self._handled(body, scope))
+
+    def alarm_category(self, body: str) -> str | None:
+        """Where the alarm model (chatter.py) thinks `body` is a major the rules missed: the
+        category to report it under, or None where the rules know better. That is where the
+        message says it is over, was a false alarm, is news or a drill, thanks someone or laughs,
+        and where every major sign the rules found was negated or explained away (没动手, 没人受伤):
+        the model reads words, not what is said of them. Otherwise the category of the strongest
+        major sign, though too weak for the rules alone, else other."""
+        scope = _Scope(body, self._cues)
+        search = self._search
+        if self._handled(body, scope) or any(search[name](body) is not None for name in _OVER_CUES):
+            return None
+        majors = self._lex.majors
+        scores = self._scores(majors, body, scope, True, set())
+        if not scores and majors.matches(body):
+            return None
+        return self._best(scores, majors)[0] or "other"
+
+    def body(self, text: str) -> str:
+        """What the rules read of `text` (see `_body`)."""
+        return self._body(text)
 
     def _body(self, text: str) -> str:
         """What the rules read: stickers, spacing, cited words and dialect dealt with."""

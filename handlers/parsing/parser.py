@@ -36,6 +36,8 @@ class Parser:
         self._classifier = Classifier(self.lexicon)
         # the second opinion on basic versus chat (chatter.py); None: the rules alone
         self.chatter = ChatterModel.load((lexicon_dir or default_lexicon_dir()) / "chatter.tsv")
+        # the second opinion on "is this a major the rules' words missed?" (chatter.py)
+        self.alarm = ChatterModel.load((lexicon_dir or default_lexicon_dir()) / "alarm.tsv")
         self._commands = CommandParser(self.lexicon)
 
     def compile_all(self) -> None:
@@ -78,10 +80,15 @@ class Parser:
             command, args = self._commands.parse(head)
         else:
             verdict = self._classifier.classify(head, role, "@所有人" in mentions)
-            if self.chatter is not None and verdict.body:
-                second = self.chatter.verdict(verdict.body, role)
+            body = verdict.body
+            if self.chatter is not None and body:
+                second = self.chatter.verdict(body, role)
                 if second is not None and second != verdict.kind:
-                    verdict = self._classifier.as_basic(verdict.body) if second == "basic" else _OTHER
+                    verdict = self._classifier.as_basic(body) if second == "basic" else _OTHER
+            if self.alarm is not None and body:
+                alarmed = self._alarmed(body, role)
+                if alarmed is not None:
+                    verdict = Classification("major", alarmed)
             kind, category = verdict.kind, verdict.category
             if kind == "basic":
                 handled = verdict.handled
@@ -126,6 +133,21 @@ class Parser:
         if is_command(head):
             return None
         return self._classifier.classify(head, role, False).body or None
+
+    def _alarmed(self, body: str, role: str | None) -> str | None:
+        """The major category, where the alarm model is sure this open call is a major (a missed
+        one costs far more than a false alarm) and the rules do not know better; else None."""
+        alarm = self.alarm
+        if alarm is None or alarm.score(body, role) <= alarm.threshold:
+            return None
+        return self._classifier.alarm_category(body)
+
+    def alarm_input(self, text: str, role: str | None) -> str | None:
+        """What the alarm model reads of `text`: the rules' reading, for any message that is not a
+        command (scripts/train_chatter.py --model alarm learns from the same)."""
+        norm = normalize_parts(text)[1]
+        head = self._head(text, norm, find_pii(norm)[0])
+        return None if is_command(head) else self._classifier.body(head)
 
     def _item_address(self, head: str, kind: Kind, role: str | None) -> Address | None:
         """In a report of several items (1.4栋消防通道畅通；2.6栋地下车库有人躺着…, or one a
