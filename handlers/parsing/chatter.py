@@ -15,6 +15,7 @@ retrain it when the labelled set grows, and delete the file to run on rules alon
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -89,7 +90,10 @@ class ChatterModel:
         return total
 
     def verdict(self, text: str, role: str | None) -> str | None:
-        score = self.score(text, role)
+        return self.call(self.score(text, role))
+
+    def call(self, score: float) -> str | None:
+        """What a score says: "basic" or "other" beyond the threshold, else None (not sure)."""
         if score > self.threshold:
             return "basic"
         if score < -self.threshold:
@@ -121,3 +125,48 @@ class ChatterModel:
         if missing:
             raise ValueError(f"{path.name} 缺少表头 (header missing): {', '.join(missing)}")
         return cls(weights, header["bias"], header["unseen"], header["threshold"])
+
+
+class Opinions:
+    """The chatter and alarm models read in one walk: both ask the same features of the same
+    text, so one dictionary look-up per feature gives both weights."""
+
+    def __init__(self, chatter: ChatterModel | None, alarm: ChatterModel | None) -> None:
+        self.chatter = chatter
+        self.alarm = alarm
+        none = ChatterModel({}, 0.0, 0.0, math.inf)  # a model that is absent says nothing
+        first, second = chatter or none, alarm or none
+        self._unseen = (first.unseen, second.unseen)
+        self._bias = (first.bias, second.bias)
+        lookup: dict[str, tuple[float, float]] = {}
+        for feature in first._lookup.keys() | second._lookup.keys():
+            lookup[feature] = (
+                first._lookup.get(feature, first.unseen),
+                second._lookup.get(feature, second.unseen),
+            )
+        self._lookup = lookup
+
+    def scores(self, text: str, role: str | None) -> tuple[float, float]:
+        """(chatter score, alarm score) of `text`, as each model's `score` gives them."""
+        weights = self._lookup
+        unseen = self._unseen
+        chat, alarm = weights.get(f"ROLE={role}", unseen)
+        chat += self._bias[0]
+        alarm += self._bias[1]
+        previous = ""
+        kept = 0
+        for char in text[: FEATURE_CHARS * 2]:
+            if not (char.isalnum() or char == "?" or char == "!"):
+                continue  # what `words` drops (\w is alphanumeric or _)
+            one, two = weights.get(char, unseen)
+            chat += one
+            alarm += two
+            if previous:
+                one, two = weights.get(previous + char, unseen)
+                chat += one
+                alarm += two
+            previous = char
+            kept += 1
+            if kept == FEATURE_CHARS:
+                break
+        return chat, alarm

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from handlers.parsing.address import Address, extract_address
-from handlers.parsing.chatter import ChatterModel
+from handlers.parsing.chatter import ChatterModel, Opinions
 from handlers.parsing.classify import Classification, Classifier
 from handlers.parsing.commands import CommandParser, is_command
 from handlers.parsing.lexicon import Lexicon, default_lexicon_dir, load_lexicon
@@ -38,6 +38,7 @@ class Parser:
         self.chatter = ChatterModel.load((lexicon_dir or default_lexicon_dir()) / "chatter.tsv")
         # the second opinion on "is this a major the rules' words missed?" (chatter.py)
         self.alarm = ChatterModel.load((lexicon_dir or default_lexicon_dir()) / "alarm.tsv")
+        self._opinions = Opinions(self.chatter, self.alarm)
         self._commands = CommandParser(self.lexicon)
 
     def compile_all(self) -> None:
@@ -80,15 +81,8 @@ class Parser:
             command, args = self._commands.parse(head)
         else:
             verdict = self._classifier.classify(head, role, "@所有人" in mentions)
-            body = verdict.body
-            if self.chatter is not None and body:
-                second = self.chatter.verdict(body, role)
-                if second is not None and second != verdict.kind:
-                    verdict = self._classifier.as_basic(body) if second == "basic" else _OTHER
-            if self.alarm is not None and body:
-                alarmed = self._alarmed(body, role)
-                if alarmed is not None:
-                    verdict = Classification("major", alarmed)
+            if verdict.body:
+                verdict = self._second_opinions(verdict, role)
             kind, category = verdict.kind, verdict.category
             if kind == "basic":
                 handled = verdict.handled
@@ -134,9 +128,29 @@ class Parser:
             return None
         return self._classifier.classify(head, role, False).body or None
 
+    def _second_opinions(self, verdict: Classification, role: str | None) -> Classification:
+        """The rules' open call (`verdict.body`) put to the two models (chatter.py): the chatter
+        model may turn basic into chat or back when sure; the alarm model may make it a major
+        when sure (a missed one costs far more than a false alarm) and the rules do not know
+        better."""
+        opinions = self._opinions
+        if opinions.chatter is not self.chatter or opinions.alarm is not self.alarm:
+            opinions = self._opinions = Opinions(self.chatter, self.alarm)  # a model swapped in
+        body = verdict.body
+        chat, alarm = opinions.scores(body, role)
+        if self.alarm is not None and alarm > self.alarm.threshold:
+            category = self._classifier.alarm_category(body)
+            if category is not None:
+                return Classification("major", category)
+        if self.chatter is not None:
+            second = self.chatter.call(chat)
+            if second is not None and second != verdict.kind:
+                return self._classifier.as_basic(body) if second == "basic" else _OTHER
+        return verdict
+
     def _alarmed(self, body: str, role: str | None) -> str | None:
-        """The major category, where the alarm model is sure this open call is a major (a missed
-        one costs far more than a false alarm) and the rules do not know better; else None."""
+        """The major category, where the alarm model is sure `body` is a major and the rules do
+        not know better; else None (what `parse` does, for scripts and tests)."""
         alarm = self.alarm
         if alarm is None or alarm.score(body, role) <= alarm.threshold:
             return None

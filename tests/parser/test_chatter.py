@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from handlers.parsing import Parser
-from handlers.parsing.chatter import ChatterModel, features
+from handlers.parsing.chatter import ChatterModel, Opinions, features
 from handlers.parsing.lexicon import default_lexicon_dir
 
 CHAT = "昨天带孙子去公园放风筝，风大得很，玩得可开心了"  # the rules: other
@@ -127,3 +127,18 @@ def test_the_shipped_alarm_model_loads() -> None:
     assert model is not None and len(model.weights) > 10000 and model.threshold >= 40
     assert parser.alarm_input("#查询 R12", "resident") is None
     assert parser.alarm_input("五单元电梯里有个老人倒了,不动了", None)
+
+
+def test_one_walk_gives_both_models_scores() -> None:
+    """`Opinions.scores` reads both models in one walk: it must agree with each model's own."""
+    parser = Parser()
+    chatter, alarm = parser.chatter, parser.alarm
+    assert chatter is not None and alarm is not None
+    both = Opinions(chatter, alarm)
+    only_alarm = Opinions(None, alarm)
+    for text in (CHAT, LAMP, MAJOR, UNHEARD, "七栋二单元 楼道灯坏了!!!", "a_b c?d", "🔥" * 300, ""):
+        for role in (None, "leader", "resident"):
+            chat, alarmed = both.scores(text, role)
+            assert chat == pytest.approx(chatter.score(text, role))
+            assert alarmed == pytest.approx(alarm.score(text, role))
+            assert only_alarm.scores(text, role)[1] == pytest.approx(alarm.score(text, role))
