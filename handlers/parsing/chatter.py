@@ -1,16 +1,21 @@
-"""A second opinion on "basic or chat?": naive Bayes over the characters of the message.
+"""Two second opinions, naive Bayes over the characters of a message.
 
-The rules decide what a message is. Between a basic situation (楼道灯坏了) and chat (谢谢网格员，
-灯修好了; 我奶奶说她年轻时经历过大地震) they are weakest: the same words appear in both, and
-what tells them apart is the whole way a message is written. This model reads that: the log-odds
-that a message is `basic` rather than `other`, summed over the characters and character pairs it
-contains (and the sender's role), learnt by `scripts/train_chatter.py` from labelled messages.
+The rules decide what a message is. Where their call is open (a basic situation or chat, not a
+notice, thanks, a joke, a zero report or a command) two small models read the whole way the
+message is written: the log-odds of one kind over the other, summed over the characters and
+character pairs it contains (and the sender's role), learnt by `scripts/train_chatter.py`.
 
-It only ever turns a rules' `basic` into `other` or the reverse, and only when it is very sure
-(|log-odds| above the file's threshold): majors, zero reports and commands are never its call.
-Its data is `config/parser/chatter.tsv`: `bias`, `unseen` and `threshold`, then one
-`feature<TAB>weight` a line (lines split on \n only: a feature may be any character but \n);
-retrain it when the labelled set grows, and delete the file to run on rules alone.
+- The chatter model (`config/parser/chatter.tsv`): basic (楼道灯坏了) or chat (谢谢网格员，
+  灯修好了; 我奶奶说她年轻时经历过大地震), where the same words appear in both. When very sure
+  (|log-odds| above its threshold) it turns the rules' basic into other or the reverse.
+- The alarm model (`config/parser/alarm.tsv`): a major the rules' words missed (a neighbour's
+  cry and then silence, a scam under way told in new words). When very sure it makes the call
+  a major, unless the rules know better (the message says it is over, news, a drill, or every
+  major sign in it was negated): a missed major costs far more than a false alarm.
+
+Each file holds `bias`, `unseen` and `threshold`, then one `feature<TAB>weight` a line (lines
+split on \n only: a feature may be any character but \n). Retrain them when the labelled set
+grows; delete a file and the rules decide alone. `Opinions` reads both in one walk.
 """
 
 from __future__ import annotations
@@ -54,7 +59,8 @@ def _spellings(feature: str) -> list[str]:
 
 
 class ChatterModel:
-    """Log-odds of basic over other; `verdict` gives "basic", "other" or None (not sure)."""
+    """Log-odds of one kind over another (basic over other; for the alarm model, major over the
+    rest); `verdict` gives "basic", "other" or None (not sure)."""
 
     def __init__(self, weights: dict[str, float], bias: float, unseen: float, threshold: float) -> None:
         self.weights = weights  # as learnt: every numeral written 0 (`words`)
