@@ -386,7 +386,7 @@ class Classifier:
         return out
 
     def classify(self, text: str, role: str | None, broadcast_mention: bool) -> Classification:
-        body = self._body(text)
+        body = self.body(text)
         if not _wordy_start(body) and _WORDY.search(body) is None:
             return _OTHER
         scope = _Scope(body, self._cues)
@@ -428,10 +428,6 @@ class Classifier:
         return self._best(scores, majors)[0] or "other"
 
     def body(self, text: str) -> str:
-        """What the rules read of `text` (see `_body`)."""
-        return self._body(text)
-
-    def _body(self, text: str) -> str:
         """What the rules read: stickers, spacing, cited words and dialect dealt with."""
         body = _EMOJI_CODE.sub(" ", text) if "[" in text else text
         if " " in body:

@@ -122,8 +122,7 @@ class Parser:
     def chatter_input(self, text: str, role: str | None) -> str | None:
         """What the chatter model reads of `text`, as in `parse`; None where it is not asked
         (scripts/train_chatter.py learns from the same)."""
-        norm = normalize_parts(text)[1]
-        head = self._head(text, norm, find_pii(norm)[0])
+        head = self._head_of(text)
         if is_command(head):
             return None
         return self._classifier.classify(head, role, False).body or None
@@ -148,20 +147,16 @@ class Parser:
                 return self._classifier.as_basic(body) if second == "basic" else _OTHER
         return verdict
 
-    def _alarmed(self, body: str, role: str | None) -> str | None:
-        """The major category, where the alarm model is sure `body` is a major and the rules do
-        not know better; else None (what `parse` does, for scripts and tests)."""
-        alarm = self.alarm
-        if alarm is None or alarm.score(body, role) <= alarm.threshold:
-            return None
-        return self._classifier.alarm_category(body)
-
     def alarm_input(self, text: str, role: str | None) -> str | None:
         """What the alarm model reads of `text`: the rules' reading, for any message that is not a
         command (scripts/train_chatter.py --model alarm learns from the same)."""
-        norm = normalize_parts(text)[1]
-        head = self._head(text, norm, find_pii(norm)[0])
+        head = self._head_of(text)
         return None if is_command(head) else self._classifier.body(head)
+
+    def _head_of(self, text: str) -> str:
+        """`_head` of a raw message, as `_parse` computes it."""
+        norm = normalize_parts(text)[1]
+        return self._head(text, norm, find_pii(norm)[0])
 
     def _item_address(self, head: str, kind: Kind, role: str | None) -> Address | None:
         """In a report of several items (1.4栋消防通道畅通；2.6栋地下车库有人躺着…, or one a
