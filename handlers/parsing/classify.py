@@ -44,6 +44,14 @@ _CITED = re.compile(
     r"(?:'[^'\n]{1,40}'|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|‘[^’\n]{1,40}’)"
 )
 _CITE_MARKS = re.compile("[《'\"“‘]")
+
+
+def _cited_away(match: re.Match[str]) -> str:
+    """Cited words go, but a title leaves its empty marks: that a show, film or book is named
+    (《急诊科医生》重温第三遍了) is itself a cue (cues.yaml `news`)."""
+    return "《》" if match.group().startswith("《") else ""
+
+
 # Someone's own words, quoted as they posted them (朋友圈写的“再见了大家…”): the matter itself.
 _OWN_WORDS = re.compile("朋友圈|纸条|留言|遗书|动态|短信")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
@@ -435,7 +443,7 @@ class Classifier:
             # every word (摔倒 了 头上 都是 血): then they separate nothing and are dropped.
             body = _CJK_SPACES.sub("" if _word_spaced(body) else _as_commas, body)
         if _CITE_MARKS.search(body) is not None and _OWN_WORDS.search(body) is None:
-            body = _CITED.sub("", body)
+            body = _CITED.sub(_cited_away, body)
         return self._standardised(body)
 
     def _standardised(self, body: str) -> str:

@@ -486,3 +486,17 @@ _MONKEYS = "后门那边的猴子越来越多了，专抢老人手里的菜，�
 )
 def test_adverts_lectures_and_greetings(text: str, role: str, kind: str) -> None:
     assert parse(text, role=role).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a named show or film is something watched: its title is taken out, its marks stay
+        ("《急诊科医生》重温第三遍了，每次看到抢救那段都哭", "other"),
+        ("昨晚陪孩子看了《亲爱的》，拐卖儿童那段看得我直哭", "other"),
+        # ... unless the writer says it is here and now
+        ("刚看完《消防员》，结果咱们楼真着火了，3楼窗户冒黑烟", "major"),
+    ],
+)
+def test_a_title_marks_the_message_as_about_a_work(text: str, kind: str) -> None:
+    assert parse(text, role="resident").kind == kind
