@@ -74,26 +74,14 @@ class ChatterModel:
         self.bias = bias  # the log-odds before reading anything: how common each kind is
         self.unseen = unseen  # the weight of a feature not in the file
         self.threshold = threshold
+        self._alone: Opinions | None = None  # `score`'s walk, made on first use
 
     def score(self, text: str, role: str | None) -> float:
-        """The sum of the weights of `features(text, role)`, walked in place: no list, and no
-        rewritten copy of the text (this runs on most messages)."""
-        weights = self._lookup
-        unseen = self.unseen
-        total = self.bias + weights.get(f"ROLE={role}", unseen)
-        previous = ""
-        kept = 0
-        for char in text[: FEATURE_CHARS * 2]:
-            if not (char.isalnum() or char == "?" or char == "!"):
-                continue  # what `words` drops (\w is alphanumeric or _)
-            total += weights.get(char, unseen)
-            if previous:
-                total += weights.get(previous + char, unseen)
-            previous = char
-            kept += 1
-            if kept == FEATURE_CHARS:
-                break
-        return total
+        """The sum of the weights of `features(text, role)`: `Opinions` walks the text, this
+        model alone (the parser asks both models in one walk)."""
+        if self._alone is None:
+            self._alone = Opinions(self, None)
+        return self._alone.scores(text, role)[0]
 
     def verdict(self, text: str, role: str | None) -> str | None:
         return self.call(self.score(text, role))
@@ -153,7 +141,8 @@ class Opinions:
         self._lookup = lookup
 
     def scores(self, text: str, role: str | None) -> tuple[float, float]:
-        """(chatter score, alarm score) of `text`, as each model's `score` gives them."""
+        """(chatter score, alarm score) of `text`: the sums of each model's weights of
+        `features(text, role)`, walked in place (no list, no rewritten copy of the text)."""
         weights = self._lookup
         unseen = self._unseen
         chat, alarm = weights.get(f"ROLE={role}", unseen)
