@@ -40,8 +40,13 @@ _CJK_SPACES = re.compile(r"(?<=[\u3400-\u9fff)]) +(?=[\u3400-\u9fff0-9])|(?<=[0-
 # Their text is left out of the classification.
 _CITED = re.compile(
     r"《[^《》\n]{0,40}》"
-    r"|(?:(?<=写着|写的|标着|印着|贴着|标题|题目|叫做|名为|主题|问道|咨询)|(?<=问))(?:是|的是)?:?\s*"
+    r"|(?:(?<=写着|写的|标着|印着|贴着|标题|题目|叫做|名为|主题|问道|咨询|转发)|(?<=问))(?:是|的是)?:?\s*"
     r"(?:'[^'\n]{1,40}'|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|‘[^’\n]{1,40}’)"
+    # A word in scare quotes between words (作业又“失踪”了, 那只“跳楼”的猫): not meant as said;
+    # a longer quote is more likely words on a sign (“禁止游泳”的警示牌), which stay.
+    # Not after a verb of saying (喊“救命”, 说“不想活了”): that is what someone said.
+    r"|(?<=[\u3400-\u9fff0-9])(?<![喊说叫道嚷吼呼写问])(?:“[\u3400-\u9fff]{1,3}”|\"[\u3400-\u9fff]{1,3}\")"
+    r"(?=[\u3400-\u9fff])"
 )
 _CITE_MARKS = re.compile("[《'\"“‘]")
 

@@ -500,3 +500,12 @@ def test_adverts_lectures_and_greetings(text: str, role: str, kind: str) -> None
 )
 def test_a_title_marks_the_message_as_about_a_work(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
+
+
+def test_a_word_in_scare_quotes_is_not_meant_as_said() -> None:
+    # a figure marked by its quotes: homework 'gone missing', a cat that 'jumped'
+    assert parse("我家娃作业又“失踪”了，书包翻遍了都找不到，救命😭", role="resident").kind != "major"
+    assert parse("昨天那只从12楼“跳楼”的猫，今天又在楼下晒太阳了", role="resident").kind != "major"
+    # quoted after a verb of saying, they are what someone said
+    assert parse("楼下有人喊“救命”，一直在喊", role="resident").kind == "major"
+    assert parse("他刚才说“不想活了”，电话就关机了", role="resident").kind == "major"
