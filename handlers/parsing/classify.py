@@ -62,10 +62,12 @@ _OWN_WORDS = re.compile("朋友圈|纸条|留言|遗书|动态|短信")
 # What a negation inside a keyword hit must be followed by to deny the hit (`negated_within`).
 _FINDING_VERB = re.compile("发现|闻到|闻见|看到|看见|见到|听到|查到|检测到|检出")
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
-# A checklist's answer right after the item (燃气异味：无; 可疑人员　无; 消防隐患: 未发现): the item
-# was checked and is not there. Only a whole answer counts: 燃气泄漏，无人受伤 still reports a leak.
+# A checklist's answer right after the item (燃气异味：无; 可疑人员　无; 消防隐患: 未发现; a table's
+# | 打架斗殴 | 无 |): the item was checked and is not there. Only a whole answer counts: 燃气泄漏，
+# 无人受伤 still reports a leak. Or the item said not to have been met with (煤气味儿没闻着).
 _ANSWERED_NO = re.compile(
-    r"(?:[^,。;!?\n:]{0,4}:[ \t]*|[ \t,]*)(?:无|没有|未发现|暂无|否|正常)(?=[,。;!?\n \t]|$)"
+    r"(?:[^,。;!?\n:|]{0,4}[:|][ \t]*|[ \t,|]*)(?:无|没有|未发现|暂无|否|正常)(?=[,。;!?\n \t|]|$)"
+    r"|儿?(?:都|也)?没(?:有)?(?:闻|发现|看|见|听|查)(?:到|着|见)(?=[,。;!?\n \t]|$)"
 )
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
 # A hit longer than this may span keywords of other categories (`_add_hidden`).

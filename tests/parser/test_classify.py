@@ -509,3 +509,11 @@ def test_a_word_in_scare_quotes_is_not_meant_as_said() -> None:
     # quoted after a verb of saying, they are what someone said
     assert parse("楼下有人喊“救命”，一直在喊", role="resident").kind == "major"
     assert parse("他刚才说“不想活了”，电话就关机了", role="resident").kind == "major"
+
+
+def test_items_answered_no_in_a_table_or_after_the_item() -> None:
+    table = "| 项目 | 情况 |\n| 火灾隐患 | 无 |\n| 打架斗殴 | 无 |\n| 房屋安全 | 正常 |\n巡查人：刘洋"
+    assert parse(table, role="leader").kind != "major"
+    assert parse("今儿个溜达了一圈，煤气味儿没闻着，零报告哈", role="leader").kind == "zero_report"
+    # an answer other than no leaves the item reported
+    assert parse("| 项目 | 情况 |\n| 打架斗殴 | 3栋门口有人持刀 |", role="leader").kind == "major"
