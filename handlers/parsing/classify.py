@@ -267,6 +267,7 @@ class _Cues:
                 "false_alarm",
                 "asks",
                 "bare_reply",
+                "denial",
                 "confirmed",
             )
         }
@@ -478,6 +479,10 @@ class Classifier:
     def asks(self, quote: str) -> bool:
         """The quoted message is a question (cues.yaml `asks`: 还有味道吗？, 什么情况)."""
         return self._search["asks"](quote) is not None
+
+    def denies(self, reply: str) -> bool:
+        """The reply says the quoted thing is not so (cues.yaml `denial`: 没打架，是两个司机在对账)."""
+        return self._search["denial"](reply) is not None
 
     def answers(self, reply: str) -> bool:
         """The reply says something of its own, not only 收到 or 好的 (cues.yaml `bare_reply`)."""

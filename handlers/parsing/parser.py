@@ -186,13 +186,13 @@ class Parser:
     def _with_quote(self, raw: str, reply: str) -> str:
         """A reply that bears out what it quotes (我也闻到了，越来越重了), or answers what it asks
         (「是不是11栋有人晕倒了？」 是的，就在3楼楼梯口), is read together with the quote: alone it
-        names nothing. Any other reply (收到，马上过去) stands alone."""
+        names nothing. Any other reply (收到，马上过去; 没打架，是两个司机在对账) stands alone."""
         classifier = self._classifier
         if not reply.strip():  # a quote passed on with nothing added: it is the message
             return self._quote_text(raw) or reply
         corroborates = classifier.corroborates(reply)
-        if not corroborates and not classifier.answers(reply):
-            return reply  # most replies (收到): the quote is never cut out
+        if not corroborates and (not classifier.answers(reply) or classifier.denies(reply)):
+            return reply  # most replies (收到), and a denial (没打架): the quote is never cut out
         quote = self._quote_text(raw)
         if not quote or not (corroborates or classifier.asks(quote)) or not classifier.answers(quote):
             return reply  # (a quoted greeting or 收到 adds nothing to what the reply says)

@@ -156,6 +156,12 @@ SEP = "\n- - - - - - - - - - - - - - -\n"
             "是11栋的孙孙 大家帮忙找一哈",
             ("major", "missing", 11),
         ),
+        # a reply that denies what the quote asks stands alone: nobody fought
+        (
+            "「张阿姨：北门那边是不是有人打架？」",
+            "没打架，是两个司机嗓门大在对账，已经走了",
+            ("other", None, None),
+        ),
     ],
 )
 def test_reply_that_bears_out_its_quote(quote: str, reply: str, expected: tuple[object, ...]) -> None:
