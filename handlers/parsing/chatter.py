@@ -28,16 +28,18 @@ FEATURE_CHARS = 200  # the start of a message says what it is; a long paste cost
 _HEADER = frozenset({"bias", "unseen", "threshold"})
 
 
-# Punctuation, spaces and stickers go, and every numeral reads as 0: the same message written
-# with full stops or spaces, 7栋 or 七栋, must get the same opinion (tests/parser/test_invariance.py).
+# Punctuation, spaces and stickers go, and every number reads as one 0: the same message written
+# with full stops or spaces, 7栋 or 七栋, 10栋 or 十栋, must get the same opinion
+# (tests/parser/test_invariance.py).
 _NOT_WORDS = re.compile(r"[^\w?!]+|_")
 _NUMERAL_CHARS = "0123456789〇零一二三四五六七八九十两"
 _NUMERALS = str.maketrans(dict.fromkeys(_NUMERAL_CHARS, "0"))
+_NUMBER = re.compile("00+")
 
 
 def words(text: str) -> str:
     """The text the model reads: the rules' reading of a message, without punctuation."""
-    return _NOT_WORDS.sub("", text).translate(_NUMERALS)
+    return _NUMBER.sub("0", _NOT_WORDS.sub("", text).translate(_NUMERALS))
 
 
 def features(text: str, role: str | None) -> list[str]:
@@ -149,10 +151,15 @@ class Opinions:
         chat += self._bias[0]
         alarm += self._bias[1]
         previous = ""
+        in_number = False
         kept = 0
         for char in text[: FEATURE_CHARS * 2]:
             if not (char.isalnum() or char == "?" or char == "!"):
                 continue  # what `words` drops (\w is alphanumeric or _)
+            numeral = char in _NUMERAL_CHARS
+            if numeral and in_number:
+                continue  # a number is read as its first numeral, any of which reads as 0
+            in_number = numeral
             one, two = weights.get(char, unseen)
             chat += one
             alarm += two

@@ -71,13 +71,24 @@ def test_score_reads_what_training_reads() -> None:
     numerals, punctuation and spacing must not matter."""
     model = Parser().chatter
     assert model is not None
-    for text in (CHAT, LAMP, "七栋二单元 楼道灯坏了!!!", "7栋2单元，楼道灯坏了！！！", "a_b c?d", "🔥" * 300):
+    for text in (
+        CHAT,
+        LAMP,
+        "七栋二单元 楼道灯坏了!!!",
+        "7栋2单元，楼道灯坏了！！！",
+        "a_b c?d",
+        "🔥" * 300,
+        "1,000元 12栋",
+    ):
         for role in (None, "leader"):
             want = model.bias + sum(model.weights.get(f, model.unseen) for f in features(text, role))
             assert model.score(text, role) == pytest.approx(want)
     assert model.score("七栋二单元 楼道灯坏了", None) == pytest.approx(
         model.score("7栋2单元，楼道灯坏了", None)
     )
+    # a number of two digits reads as one numeral, as the same number in words does
+    assert model.score("十栋楼道灯坏了", None) == pytest.approx(model.score("10栋楼道灯坏了", None))
+    assert model.score("二十三栋楼道灯坏了", None) == pytest.approx(model.score("23栋楼道灯坏了", None))
 
 
 def test_a_broken_model_file_is_reported_by_line(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "full-width": lambda t: t.translate(_FULL_WIDTH),
     "spaces for commas": lambda t: re.sub("[，,。]", " ", t),
     "numerals in words": _numerals,
-    "a quoted reply": lambda t: f"「王阿姨：大家早上好」{QUOTE_SEP}{t}",
+    # (not a message that itself holds a quote block: a reply quotes one message, not a thread)
+    "a quoted reply": lambda t: t if "「" in t else f"「王阿姨：大家早上好」{QUOTE_SEP}{t}",
     "after @mentions": lambda t: t if t.startswith("「") else f"@网格长\u2005@王姐\u2005{t}",
     "an emoji after": lambda t: f"{t}[流泪][流泪]",
 }
