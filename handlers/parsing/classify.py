@@ -247,6 +247,7 @@ class _Cues:
                 "notice",
                 "drill",
                 "rehearsal",
+                "interrupted",
                 "broadcast",
                 "news",
                 "ack",
@@ -513,9 +514,14 @@ class Classifier:
         # Checked after the keywords (the order does not change the outcome): few messages
         # get this far, so most never pay for these two searches.
         search = self._search
-        if search["drill"](body) is not None and (best != "missing" or search["rehearsal"](body)):
+        if (
+            search["drill"](body) is not None
+            and (best != "missing" or search["rehearsal"](body))
+            and search["interrupted"](body) is None
+        ):
             # 消防演练 is not a fire; but someone gone is gone, whatever lecture they went to,
-            # unless the going is itself rehearsed (模拟老人走失搜寻)
+            # unless the going is itself rehearsed (模拟老人走失搜寻); and what befell someone
+            # in the middle of a training is real (培训到一半有个志愿者突然晕倒了)
             return None
         if search["news"](body) is not None and search["confirmed"](body) is None:
             return None  # a fire in the news is not ours, unless the writer went and saw it

@@ -482,6 +482,10 @@ _MONKEYS = "后门那边的猴子越来越多了，专抢老人手里的菜，�
         ("我爸有点老年痴呆，上午跟人去听健康讲座，现在都下午4点了还没回来", "resident", "major"),
         # unless the going is itself staged
         ("通知：本周六开展防走失应急演练，届时会模拟老人走失搜寻，请大家不要惊慌", "supervisor", "other"),
+        # what befell someone in the middle of a training is real; the staged collapse of a drill is not
+        ("街道活动室这边，培训到一半有个志愿者突然晕倒了，叫不醒，已经打120了", "member", "major"),
+        ("消防演练中模拟一名老人突然晕倒，请志愿者按流程施救", "supervisor", "other"),
+        ("今天急救培训时，老师讲了有人突然晕倒叫不醒该怎么做", "member", "other"),
         # a quoted greeting adds nothing: the reply is read alone, as without the quote
         (
             "「王阿姨：大家早上好」\n- - - - - - - - - - - - - - -\n" + _MONKEYS,
