@@ -486,6 +486,9 @@ _MONKEYS = "后门那边的猴子越来越多了，专抢老人手里的菜，�
         ("街道活动室这边，培训到一半有个志愿者突然晕倒了，叫不醒，已经打120了", "member", "major"),
         ("消防演练中模拟一名老人突然晕倒，请志愿者按流程施救", "supervisor", "other"),
         ("今天急救培训时，老师讲了有人突然晕倒叫不醒该怎么做", "member", "other"),
+        # an episode of a drama is news from elsewhere; 马上集合 (gather at once) is not an episode
+        ("重温狂飙看到高启强那集，满地是血，我媳妇吓得捂着眼不敢看", "resident", "other"),
+        ("着火了！3栋的大家马上集合到楼下空地", "resident", "major"),
         # a quoted greeting adds nothing: the reply is read alone, as without the quote
         (
             "「王阿姨：大家早上好」\n- - - - - - - - - - - - - - -\n" + _MONKEYS,
