@@ -489,6 +489,10 @@ _MONKEYS = "后门那边的猴子越来越多了，专抢老人手里的菜，�
         # an episode of a drama is news from elsewhere; 马上集合 (gather at once) is not an episode
         ("重温狂飙看到高启强那集，满地是血，我媳妇吓得捂着眼不敢看", "resident", "other"),
         ("着火了！3栋的大家马上集合到楼下空地", "resident", "major"),
+        # hearsay from another place is news; next door, or met on the way to work, is here
+        ("听说城南那边昨天有小孩在河里溺水了，放暑假了看好自家孩子", "resident", "other"),
+        ("听说隔壁楼有人晕倒了，叫不醒", "resident", "major"),
+        ("今天上班的时候遇到个老人在小区门口晕倒了，叫不醒", "resident", "major"),
         # a quoted greeting adds nothing: the reply is read alone, as without the quote
         (
             "「王阿姨：大家早上好」\n- - - - - - - - - - - - - - -\n" + _MONKEYS,
