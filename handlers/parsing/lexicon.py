@@ -247,6 +247,14 @@ def _loader() -> type:
 def _expand(pattern: str, macros: dict[str, str]) -> str:
     for name, value in macros.items():
         pattern = pattern.replace("{" + name + "}", value)
+    for name in macros:
+        # Macros expand in file order, once: one that names a macro defined above it would be
+        # left as the literal text {NAME}, a pattern that silently never matches.
+        if "{" + name + "}" in pattern:
+            raise ValueError(
+                f"lexicon macro {{{name}}} is used by a macro defined after it: "
+                f"define the macro that uses {{{name}}} above {name} in cues.yaml"
+            )
     return pattern
 
 

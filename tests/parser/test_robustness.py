@@ -114,3 +114,20 @@ def test_a_look_behind_of_varying_width_is_refused_at_load(tmp_path: Path) -> No
     majors.write_text(broken, encoding="utf-8")
     with pytest.raises(ValueError, match="词库规则有误"):
         Parser(tmp_path / "parser")
+
+
+def test_a_macro_that_uses_a_later_macro_is_refused_at_load(tmp_path: Path) -> None:
+    """Macros expand once, in file order: a macro naming one defined above it (as C is) would stay
+    the literal text {C} and never match. The parser refuses to start instead, naming the macro."""
+    import shutil
+
+    from handlers.parsing import Parser
+
+    shutil.copytree(CONFIG / "parser", tmp_path / "parser")
+    cues = tmp_path / "parser" / "cues.yaml"
+    text = cues.read_text(encoding="utf-8")
+    # the last macro (after C), then a cue that uses it
+    late = text.replace("negation:\n", "  LATE: '着火{C}{0,4}了'\nnegation:\n  - '{LATE}'\n", 1)
+    cues.write_text(late, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\{C\} is used by a macro defined after it"):
+        Parser(tmp_path / "parser")
