@@ -48,7 +48,7 @@ _BUILDING_BEFORE_UNIT = re.compile(rf"{_numeral(_NOT_BEFORE_BUILDING)}\s*[号楼
 _UNIT_ROOM = re.compile(r"(?:栋|号楼|幢|#|座)\s*([0-9]{1,2})-([0-9]{3,4})(?![0-9])")
 # 三楼 5层 11F 负一层; a number directly before 楼 (号楼 has 号 in between).
 _FLOOR = re.compile(
-    rf"(?<![0-9{CN_NUM_CHARS}#-])(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘]){_UNIT_AHEAD_NOT}|层|[Ff](?![A-Za-z]))"
+    rf"(?<![0-9{CN_NUM_CHARS}-])(?<!(?<![0-9{CN_NUM_CHARS}])#)(负|地下)?\s*([0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:楼(?![栋号盘]){_UNIT_AHEAD_NOT}|层|[Ff](?![A-Za-z]))"
 )
 # B1层, 车库B2: a basement level as lifts and car parks label it (not B1栋, a building)
 _BASEMENT = re.compile(

@@ -83,6 +83,10 @@ def test_cn_to_digits_room() -> None:
         ("7楼2单元楼道灯坏了", 7, 2, None, None),
         ("7号楼二单元4楼漏水", 7, 2, 4, None),
         ("住7楼,2单元的王姐", None, 2, 7, None),
+        # a floor right after the building's # (8#四楼: building 8, floor 4), not a lone #4楼
+        ("８#四樓出租屋门锁了", 8, None, 4, None),
+        ("17#3楼楼梯口有人晕倒", 17, None, 3, None),
+        ("#4楼楼道灯坏了", None, None, None, None),
     ],
 )
 def test_address(text: str, building: int, unit: int | None, floor: int | None, room: str | None) -> None:
