@@ -512,7 +512,7 @@ class Classifier:
             # 敲门没人应: a hiss, a smell and a silence).
             return None
         # Checked after the keywords (the order does not change the outcome): few messages
-        # get this far, so most never pay for these two searches.
+        # get this far, so most never pay for the drill, news and advert searches.
         search = self._search
         if (
             search["drill"](body) is not None
