@@ -18,6 +18,7 @@ with plain `re` scans. No private `re` internals are used.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -44,12 +45,14 @@ class Firsts(NamedTuple):
 
 
 class _Node:
-    __slots__ = ("end", "info", "start")
+    __slots__ = ("end", "info", "pairs", "start")
 
     def __init__(self, start: int, end: int) -> None:
         self.start = start  # source span
         self.end = end
         self.info: _Info | None = None  # memo of `_info`
+        # memo of `_pairs`, by what follows: a bucket's patterns are asked once per key
+        self.pairs: dict[frozenset[str] | None, dict[str, frozenset[str] | None]] | None = None
 
 
 class _Char(_Node):
@@ -222,7 +225,18 @@ def _merge(into: _Pairs, more: _Pairs) -> None:
 
 def _pairs(node: _Node, after: frozenset[str] | None) -> _Pairs:
     """First character -> possible second characters, for `node` followed by text that
-    starts with a character from `after` (None: anything, including the end)."""
+    starts with a character from `after` (None: anything, including the end). Memoised on
+    the node: the caller must not modify the dict."""
+    memo = node.pairs
+    if memo is None:
+        memo = node.pairs = {}
+    found = memo.get(after)
+    if found is None:
+        found = memo[after] = _compute_pairs(node, after)
+    return found
+
+
+def _compute_pairs(node: _Node, after: frozenset[str] | None) -> _Pairs:
     if isinstance(node, _Char):
         if node.chars is None:
             raise Unknown("any first character")
@@ -308,7 +322,57 @@ def specialize(pattern: str, char: str) -> str:
         return pattern
 
 
-def required_texts(pattern: str, *, rare: bool = False) -> frozenset[str] | None:
+def specialize_pair(pattern: str, first: str, second: str) -> str:
+    """`pattern` without the branches that cannot start a match with `first` then `second`.
+
+    `specialize` one character further: at a position holding `first` followed by `second`,
+    the result matches exactly what `pattern` matches there. A branch is kept when it may be
+    empty, may end after `first`, or what follows `first` in it is unknown. Patterns with
+    capturing groups are returned unchanged.
+    """
+    try:
+        if _captures(pattern):
+            return pattern
+        return _pair_alt(pattern, _parse(pattern), first, second, None)
+    except Unknown:
+        return pattern
+
+
+def _pair_alt(src: str, alt: _Alt, first: str, second: str, after: frozenset[str] | None) -> str:
+    kept = [
+        _pair_seq(src, branch, first, second, after)
+        for branch in alt.branches
+        if _may_start_pair(branch, first, second, after)
+    ]
+    return "|".join(kept) if kept else "(?!)"
+
+
+def _may_start_pair(node: _Node, first: str, second: str, after: frozenset[str] | None) -> bool:
+    if not _may_start(node, first):
+        return False
+    info = _info(node)
+    if info.nullable or info.at_start or info.chars is None:
+        return True
+    try:
+        follow = _pairs(node, after).get(first)
+    except Unknown:
+        return True
+    return follow is None or second in follow
+
+
+def _pair_seq(src: str, seq: _Seq, first: str, second: str, after: frozenset[str] | None) -> str:
+    for index, item in enumerate(seq.items):
+        if isinstance(item, _Zero):
+            continue  # look-arounds before the first character stay as they are
+        if isinstance(item, _Group) and not _info(item).nullable:
+            rest = _first_of(seq.items[index + 1 :], after)
+            inner = _pair_alt(src, item.alt, first, second, rest)
+            return src[seq.start : item.start] + f"{_opener(src, item)}{inner})" + src[item.end : seq.end]
+        break
+    return src[seq.start : seq.end]
+
+
+def required_texts(pattern: str, *, rare: bool = False, given: str = "") -> frozenset[str] | None:
     """Strings of which every match of `pattern` contains at least one; None when unknown.
 
     Per branch the longest run of plain characters, or, when a group with such texts in
@@ -317,10 +381,19 @@ def required_texts(pattern: str, *, rare: bool = False) -> frozenset[str] | None
 
     `rare=True` picks, instead of the fewest texts, the ones least likely in a message: for an
     Aho-Corasick gate, where many texts cost no more than one. `(?:伤着|弄伤|划伤)了` then needs
-    one of 伤着, 弄伤, 划伤 rather than 了, which nearly every message holds.
+    one of 伤着, 弄伤, 划伤 rather than 了, which nearly every message holds. Texts inside
+    `given` (what is known to be there already) count as certain: never the rarest.
     """
+    likelihood: _Likelihood = None
+    if given:
+
+        def likelihood(texts: frozenset[str]) -> float:
+            return math.inf if any(text in given for text in texts) else _likelihood(texts)
+
+    elif rare:
+        likelihood = _likelihood
     try:
-        return _required_alt(_parse(pattern), _likelihood if rare else None)
+        return _required_alt(_parse(pattern), likelihood)
     except Unknown:
         return None
 
@@ -463,8 +536,7 @@ def _derive_head(src: str, item: _Node, char: str) -> str | None:
         inner = _derive_alt(src, item.alt, char)
         if inner is None:
             return None
-        opener = "(?>" if src.startswith("(?>", item.start) else "(?:"
-        return f"{opener}{inner})"
+        return f"{_opener(src, item)}{inner})"
     if isinstance(item, _Repeat):
         one = item.item
         if not isinstance(one, _Char) or one.chars is None or item.low < 1:
@@ -476,6 +548,11 @@ def _derive_head(src: str, item: _Node, char: str) -> str | None:
         high = "" if item.high is None else str(item.high - 1)
         return f"{src[one.start : one.end]}{{{item.low - 1},{high}}}{lazy_or_possessive}"
     raise Unknown(type(item).__name__)  # ^ and \A
+
+
+def _opener(src: str, group: _Group) -> str:
+    """How a rewritten non-capturing group opens: atomic stays atomic."""
+    return "(?>" if src.startswith("(?>", group.start) else "(?:"
 
 
 def _special_alt(src: str, alt: _Alt, char: str) -> str:
@@ -494,7 +571,7 @@ def _special_seq(src: str, seq: _Seq, char: str) -> str:
             continue  # look-arounds before the first character stay as they are
         if isinstance(item, _Group) and not _info(item).nullable:
             inner = _special_alt(src, item.alt, char)
-            return src[seq.start : item.start] + f"(?:{inner})" + src[item.end : seq.end]
+            return src[seq.start : item.start] + f"{_opener(src, item)}{inner})" + src[item.end : seq.end]
         break
     return src[seq.start : seq.end]
 

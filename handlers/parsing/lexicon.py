@@ -36,6 +36,7 @@ from handlers.parsing.firstchars import (
     required_texts,
     second_chars,
     specialize,
+    specialize_pair,
 )
 
 Suppress = tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]  # (when, unless)
@@ -78,9 +79,16 @@ class CategorySet:
     # an Aho-Corasick automaton of every way a match can begin (see `_start_keys`)
     automaton: ahocorasick_rs.AhoCorasick | None = None
     start_keys: frozenset[str] = frozenset()  # what `automaton` finds
-    # Texts one of which every match contains (`required_texts`, where known and other than the
-    # start keys): a message with none of them has no match, whatever candidates it starts.
+    # With `gate: true` in the file: an automaton of `gate_texts`, texts that keyword matches
+    # must hold (`required_texts`), found in one native pass before the keyword scan. Where none
+    # of `gate_needs` (one of which every match holds) is there, the message has no match,
+    # whatever candidates it starts; a candidate whose key's `key_needs` are none of them is
+    # skipped before `re` runs (most are: 岁 after 10, or 着火 after 着, is nowhere to be seen).
     gate: ahocorasick_rs.AhoCorasick | None = None
+    gate_texts: list[str] = field(default_factory=list)
+    gate_needs: frozenset[int] | None = None  # indexes into `gate_texts`; None: no such list
+    # per key of `automaton`: indexes into `gate_texts`, None where some pattern needs no text
+    key_needs: list[frozenset[int] | None] = field(default_factory=list)
     # category -> its rules (when, unless): dropped when a rule's `when` matches and its `unless` does not
     suppress: dict[str, list[Suppress]] = field(default_factory=dict)
     # category -> the categories it drops when it reaches `threshold` (a stabbing is violence,
@@ -94,10 +102,15 @@ class CategorySet:
     sources: dict[str, str] = field(default_factory=dict)  # start character -> regex source
     pattern: str = ""  # the whole alternation, for reference
     _by_source: dict[str, re.Pattern[str]] = field(default_factory=dict)  # equal sources share
-    # per key of `automaton` (by its index): the start character, and that character's regex
-    # once compiled. The index comes with every hit, so no one-character string is made and
-    # hashed per candidate (most are CJK: CPython caches only Latin-1 ones).
-    key_chars: list[str] = field(default_factory=list)
+    # The keys of `automaton`, in the order of the indexes it reports, and the patterns filed
+    # under each start character (group name, pattern), in the order the alternation tries them.
+    keys: list[str] = field(default_factory=list)
+    entries: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Per key, made on first use (`_key_regex`): the regex of just the patterns (and of those,
+    # the branches) that a match beginning with the key can come from, so that `re` tries a
+    # handful of branches at a candidate, not the start character's whole bucket. As the
+    # automaton reports a key by index, no one-character string is made and hashed per
+    # candidate (most are CJK: CPython caches only Latin-1 ones).
     key_regexes: list[re.Pattern[str] | None] = field(default_factory=list)
 
     def bucket(self, char: str) -> re.Pattern[str]:
@@ -118,11 +131,22 @@ class CategorySet:
     def compile_all(self) -> None:
         for char in self.sources:
             self.bucket(char)
-        for index in range(len(self.key_chars)):
+        for index in range(len(self.keys)):
             self._key_regex(index)
 
     def _key_regex(self, index: int) -> re.Pattern[str]:
-        regex = self.key_regexes[index] = self.bucket(self.key_chars[index])
+        key = self.keys[index]
+        if len(key) == 1:
+            source = self.sources[key]
+        else:
+            first, second = key[0], key[1]
+            entries = _pair_entries(key, self.entries[first])
+            trimmed = [(name, specialize_pair(pattern, first, second)) for name, pattern in entries]
+            source = _bucket_body(trimmed)
+        regex = self._by_source.get(source)
+        if regex is None:
+            regex = self._by_source[source] = re.compile(source)
+        self.key_regexes[index] = regex
         return regex
 
     def hits_within(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
@@ -149,9 +173,13 @@ class CategorySet:
                 return []
             return [(m.start(), m) for m in self.regex.finditer(text)]
         out: list[tuple[int, re.Match[str]]] = []
-        gate = self.gate
-        if gate is not None and not gate.find_matches_as_indexes(text):
-            return out
+        present: set[int] | None = None
+        if self.gate is not None:
+            texts = self.gate.find_matches_as_indexes(text, overlapping=True)
+            present = {index for index, _start, _end in texts}
+            needs = self.gate_needs
+            if needs is not None and present.isdisjoint(needs):
+                return out
         # Every start of a possible match, found in one native pass. A key is the start character
         # plus, where that set is bounded, the second: most candidates never reach Python.
         found_keys = automaton.find_matches_as_indexes(text, overlapping=True)
@@ -161,10 +189,15 @@ class CategorySet:
         if len(found_keys) > 1:
             found_keys.sort(key=_START)
         regexes = self.key_regexes
+        key_needs = self.key_needs if present is not None else None
         pos = 0
         for key, start, _end in found_keys:
             if start < pos:
                 continue  # inside the previous match: matches do not overlap, as in finditer
+            if key_needs is not None and present is not None:
+                needs = key_needs[key]
+                if needs is not None and present.isdisjoint(needs):
+                    continue
             found = (regexes[key] or self._key_regex(key)).match(text, start)
             if found is not None:
                 out.append((start, found))
@@ -358,7 +391,9 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         (str(rule["category"]), str(rule["over"]), str(rule["cue"]), frozenset(rule.get("roles") or [None]))
         for rule in data.get("prefer") or []
     ]
-    automaton = gate = None
+    automaton = gate = gate_needs = None
+    gate_texts: list[str] = []
+    key_needs: list[frozenset[int] | None] = []
     key_list: list[str] = []
     start_keys: frozenset[str] = frozenset()
     sources: dict[str, str] = {}
@@ -371,7 +406,8 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         automaton = _automaton(key_list)
         start_keys = frozenset(keys)
         if data.get("gate"):
-            gate = _gate(required_texts("|".join(pieces), rare=True), start_keys)
+            whole = required_texts("|".join(pieces), rare=True)
+            gate, gate_texts, gate_needs, key_needs = _gates(whole, key_list, starts)
     return CategorySet(
         # the one-regex form is only needed without an automaton: compiling it is slow
         regex=re.compile("|".join(pieces)) if pieces and automaton is None else None,
@@ -382,11 +418,15 @@ def _category_set(data: dict[str, Any], prefix: str, macros: dict[str, str]) -> 
         automaton=automaton,
         start_keys=start_keys,
         gate=gate,
+        gate_texts=gate_texts,
+        gate_needs=gate_needs,
+        key_needs=key_needs,
         suppress=suppress,
         outranks=outranks,
         prefer=prefer,
         sources=sources,
-        key_chars=[key[0] for key in key_list],  # empty without an automaton
+        keys=key_list,  # empty without an automaton
+        entries=starts or {},
         key_regexes=[None] * len(key_list),
     )
 
@@ -410,12 +450,43 @@ def _add_starts(
     return starts
 
 
-def _gate(texts: frozenset[str] | None, start_keys: frozenset[str]) -> ahocorasick_rs.AhoCorasick | None:
-    """An automaton of `texts` (see CategorySet.gate), or None when it would rule out nothing
-    the start keys do not: unknown texts, or texts that are all start keys themselves."""
-    if not texts or texts <= start_keys:
-        return None
-    return ahocorasick_rs.AhoCorasick(sorted(texts))
+def _gates(
+    whole: frozenset[str] | None, keys: list[str], starts: dict[str, list[tuple[str, str]]]
+) -> tuple[ahocorasick_rs.AhoCorasick | None, list[str], frozenset[int] | None, list[frozenset[int] | None]]:
+    """`CategorySet.gate`, `gate_needs` and `key_needs`: `whole` is what every match needs."""
+    per_key = [_key_texts(key, starts[key[0]]) for key in keys]
+    texts = sorted(set(whole or ()).union(*(needs for needs in per_key if needs is not None)))
+    if not texts:
+        return None, [], None, []
+    index = {text: number for number, text in enumerate(texts)}
+
+    def indexes(needs: frozenset[str] | None) -> frozenset[int] | None:
+        return None if needs is None else frozenset(index[text] for text in needs)
+
+    automaton = ahocorasick_rs.AhoCorasick(texts, matchkind=ahocorasick_rs.MatchKind.Standard)
+    return automaton, texts, indexes(whole), [indexes(needs) for needs in per_key]
+
+
+def _key_texts(key: str, entries: list[tuple[str, str]]) -> frozenset[str] | None:
+    """Texts one of which every match beginning with `key` holds, other than the key's own;
+    None where that is not known. Each pattern's rarest texts, asked again with the key as
+    given where they are the key's own (老人|孩子 in 老人倒在…, under the key 老人)."""
+    if len(key) > 1:
+        entries = _pair_entries(key, entries)
+    texts: set[str] = set()
+    for _name, pattern in entries:
+        found = _rare_texts(pattern)
+        if found is not None and any(text in key for text in found):
+            found = required_texts(pattern, given=key)
+        if found is None or any(text in key for text in found):
+            return None
+        texts |= found
+    return frozenset(texts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _rare_texts(pattern: str) -> frozenset[str] | None:
+    return required_texts(pattern, rare=True)
 
 
 def _start_keys(char: str, patterns: list[str]) -> set[str]:
@@ -430,6 +501,18 @@ def _start_keys(char: str, patterns: list[str]) -> set[str]:
             return {char}
         follow |= chars
     return {char + second for second in follow}
+
+
+def _pair_entries(key: str, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Of a first character's `entries`, those a match beginning with the two characters of
+    `key` can come from."""
+    first, second = key[0], key[1]
+    kept = []
+    for name, pattern in entries:
+        follow = (second_chars(pattern) or {}).get(first)
+        if follow is None or second in follow:
+            kept.append((name, pattern))
+    return kept
 
 
 def _bucket_body(entries: list[tuple[str, str]]) -> str:

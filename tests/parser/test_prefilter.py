@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.parsing import default_parser
-from handlers.parsing.firstchars import first_chars, prefilter, required_texts, second_chars, specialize
+from handlers.parsing.firstchars import (
+    first_chars,
+    prefilter,
+    required_texts,
+    second_chars,
+    specialize,
+    specialize_pair,
+)
 from handlers.parsing.lexicon import CategorySet, _alternation, _read, default_lexicon_dir, scan
 from handlers.parsing.normalize import nfkc
 from handlers.parsing.times import _TIME
@@ -70,6 +77,16 @@ def test_specialize_keeps_only_branches_that_can_start() -> None:
     assert specialize("(?<!x)(?:ab|cd)e|cf", "c") == "(?<!x)(?:cd)e|cf"
     assert specialize("(?:ab|c)?d", "d") == "(?:ab|c)?d"  # a skippable group stays whole
     assert specialize("(a|b)c", "a") == "(a|b)c"  # capturing groups are never touched
+
+
+def test_specialize_pair_keeps_the_branches_that_can_begin_with_both_characters() -> None:
+    assert specialize_pair("(?:孩子|小孩|小狗)[^,]{0,3}丢了", "小", "孩") == "(?:小孩)[^,]{0,3}丢了"
+    assert specialize_pair("ab|ac|a", "a", "b") == "ab|a"  # a may end after one character
+    assert specialize_pair("(?<!x)(?:ab|ad)e|cf", "a", "d") == "(?<!x)(?:ad)e"
+    assert specialize_pair("(?:ab|a)c", "a", "c") == "(?:a)c"  # what follows the group counts
+    assert specialize_pair("(?:a|b)?c", "c", "x") == "(?:a|b)?c"  # a skippable group stays whole
+    assert specialize_pair("(?>ab|ac)d", "a", "c") == "(?>ac)d"  # atomic stays atomic
+    assert specialize_pair("(a|b)c", "a", "c") == "(a|b)c"  # capturing groups are never touched
 
 
 def test_prefilter_skips_literal_lists_and_gates_the_rest() -> None:
@@ -217,11 +234,30 @@ def test_the_majors_gate_skips_messages_without_a_needed_text() -> None:
     texts every major keyword needs, no keyword scan runs (and none could match)."""
     majors = default_parser().lexicon.majors
     assert majors.gate is not None and default_parser().lexicon.basics.gate is None
+    assert majors.gate_needs is not None
     for text in ("楼道灯坏了", "小区停水了", "11号楼02室"):
         assert majors.automaton is not None and majors.automaton.find_matches_as_indexes(text)
-        assert not majors.gate.find_matches_as_indexes(text)
+        found = {index for index, _start, _end in majors.gate.find_matches_as_indexes(text, overlapping=True)}
+        assert found.isdisjoint(majors.gate_needs)
         assert majors.matches(text) == []
     assert majors.matches("楼下有人晕倒了")  # 晕倒 passes the gate and is a keyword
+
+
+def test_a_candidate_key_is_tried_only_with_a_text_its_patterns_need() -> None:
+    """Under the key 12 (12岁…) every pattern needs more than the digits: 岁 among others; under
+    the key 老人 (老人倒在…) the texts after it, not 老人 itself."""
+    majors = default_parser().lexicon.majors
+
+    def needs(key: str) -> set[str]:
+        found = majors.key_needs[majors.keys.index(key)]
+        assert found is not None
+        return {majors.gate_texts[index] for index in found}
+
+    assert "岁" in needs("12") and not any(text in "12" for text in needs("12"))
+    assert "倒在" in needs("老人") and not any(text in "老人" for text in needs("老人"))
+    # a candidate skipped for want of 岁 still leaves the real match after it
+    assert [m.group() for _start, m in majors.matches("12号楼的12岁孩子不见了")] != []
+    assert majors.matches("12号楼12层") == []
 
 
 def test_the_gate_texts_are_the_rarest_a_match_needs() -> None:
