@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from handlers.parsing.lexicon import CategorySet, Lexicon
+from handlers.parsing.lexicon import CategorySet, Lexicon, Search
 from handlers.parsing.result import Kind
 
 _DELIMS = re.compile(r"[,。;!?\n]")
@@ -70,6 +70,7 @@ _ANSWERED_NO = re.compile(
     r"|儿?(?:都|也)?没(?:有)?(?:闻|发现|看|见|听|查)(?:到|着|见)(?=[,。;!?\n \t]|$)"
 )
 _NO_MATCH = re.compile("(?!)")  # stands in for a cue list that is missing or empty
+_NONE: tuple[re.Match[str], ...] = ()
 # A hit longer than this may span keywords of other categories (`_add_hidden`).
 _LONG_HIT = 8
 _STAFF = frozenset({"leader", "member"})  # grid staff: their "已处理" is a work record
@@ -135,20 +136,20 @@ class _Scope:
     def bounds(self) -> list[int]:
         """Delimiters + scope breakers (但是, 却): where a negation stops."""
         if self._bounds is None:
-            breakers = [m.start() for m in self._cues.scope_breakers.finditer(self.text)]
+            breakers = [m.start() for m in self._cues.iter("scope_breakers", self.text)]
             self._bounds = sorted(self.delims() + breakers)
         return self._bounds
 
     def negs(self) -> list[int]:
         """End positions of negation cues."""
         if self._negs is None:
-            self._negs = [m.end() for m in self._cues.negation.finditer(self.text)]
+            self._negs = [m.end() for m in self._cues.iter("negation", self.text)]
         return self._negs
 
     def hyps(self) -> list[int]:
         """End positions of hypothetical cues (major cues only)."""
         if self._hyps is None:
-            self._hyps = [m.end() for m in self._cues.hypothetical.finditer(self.text)]
+            self._hyps = [m.end() for m in self._cues.iter("hypothetical", self.text)]
         return self._hyps
 
     def imagined_after(self, end: int) -> bool:
@@ -156,7 +157,7 @@ class _Scope:
         what a fire would do, `hypothetical_after`). The cue may share the hit's last
         character (泄漏了 / 了都跑不出去)."""
         if self._after is None:
-            self._after = [m.end() for m in self._cues.hypothetical_after.finditer(self.text)]
+            self._after = [m.end() for m in self._cues.iter("hypothetical_after", self.text)]
         for cue_end in self._after:
             if cue_end > end:
                 if cue_end - end > _CUE_REACH + 8:  # the cue's own few characters, then the reach
@@ -216,26 +217,34 @@ def _gated(
 
 
 class _Cues:
-    """The cue regexes of cues.yaml as attributes; a missing list never matches."""
+    """The cue lists of cues.yaml: `search[name](text)` finds a list's first match, `iter(name,
+    text)` each; a missing list never matches.
+
+    Most messages hold none of the texts a list needs (`Lexicon.cue_needs`: 新闻, 演练, 谢谢 …):
+    one native pass over the text finds which of all the lists' texts are there, and a list
+    without one of its own is not searched at all. Only whether `re` runs changes, not what
+    it would find."""
 
     def __init__(
         self,
         cues: dict[str, re.Pattern[str] | None],
         texts: dict[str, tuple[str, ...]],
         searchers: dict[str, Callable[[str], re.Match[str] | None]],
+        needs: dict[str, frozenset[str]],
     ) -> None:
         def get(name: str) -> re.Pattern[str]:
             regex = cues.get(name)
             return _NO_MATCH if regex is None else regex
 
-        self.negation = get("negation")
-        self.hypothetical = get("hypothetical")
-        self.hypothetical_after = get("hypothetical_after")
+        self._regexes = {name: get(name) for name in cues}
         self.has_after = cues.get("hypothetical_after") is not None
-        self.scope_breakers = get("scope_breakers")
-        self.ad = get("ad")
-        self.handled = get("handled")
-        self.has_handled = cues.get("handled") is not None
+        gate_texts = sorted(set().union(*needs.values()))
+        number = {text: index for index, text in enumerate(gate_texts)}
+        self._gate = ahocorasick_rs.AhoCorasick(gate_texts) if gate_texts else None
+        self._needs = {name: frozenset(number[text] for text in needed) for name, needed in needs.items()}
+        # the last text the gate read and the indexes of the texts found in it (one tuple, so
+        # that a reader never sees the text of one call with the findings of another)
+        self._seen: tuple[str, set[int]] = ("", set())
         self.search: dict[str, Callable[[str], re.Match[str] | None]] = {
             name: searchers.get(name) or get(name).search
             for name in (
@@ -270,18 +279,44 @@ class _Cues:
                 "bare_reply",
                 "denial",
                 "confirmed",
+                "handled",
             )
         }
-        for name, needles in texts.items():
-            if name in self.search:
-                self.search[name] = _gated(self.search[name], needles)
-        self.finditer = {name: get(name).finditer for name in cues}
+        for name, search in self.search.items():
+            if name in self._needs:
+                self.search[name] = self._gated(name, search)
+            elif name in texts:
+                self.search[name] = _gated(search, texts[name])
+
+    def absent(self, name: str, text: str) -> bool:
+        """True when `text` holds none of the texts every match of list `name` needs."""
+        needs = self._needs.get(name)
+        if needs is None or self._gate is None:
+            return False
+        seen = self._seen
+        if seen[0] is not text:  # (the text is held in `_seen`: its id cannot be reused)
+            found = self._gate.find_matches_as_indexes(text, overlapping=True)
+            seen = self._seen = (text, {index for index, _start, _end in found})
+        return seen[1].isdisjoint(needs)
+
+    def iter(self, name: str, text: str) -> Iterator[re.Match[str]]:
+        """Every match of list `name` in `text`, left to right."""
+        regex = self._regexes.get(name)
+        if regex is None or self.absent(name, text):
+            return iter(_NONE)
+        return regex.finditer(text)
+
+    def _gated(self, name: str, search: Search) -> Search:
+        def gated(text: str) -> re.Match[str] | None:
+            return None if self.absent(name, text) else search(text)
+
+        return gated
 
 
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cues = _Cues(lexicon.cues, lexicon.cue_texts, lexicon.cue_search)
+        self._cues = _Cues(lexicon.cues, lexicon.cue_texts, lexicon.cue_search, lexicon.cue_needs)
         self._search = self._cues.search
         for _winner, _loser, cue, _roles in lexicon.basics.prefer:
             if cue not in self._search:  # a typo would silently never match
@@ -397,9 +432,7 @@ class Classifier:
     def _clauses_with(self, names: tuple[str, ...], text: str, scope: _Scope) -> set[int]:
         out: set[int] = set()
         for name in names:
-            finditer = self._cues.finditer.get(name)
-            if finditer is not None:
-                out.update(scope.clause(m.start()) for m in finditer(text))
+            out.update(scope.clause(m.start()) for m in self._cues.iter(name, text))
         return out
 
     def classify(self, text: str, role: str | None, broadcast_mention: bool) -> Classification:
@@ -493,7 +526,7 @@ class Classifier:
 
     def _ad_count(self, body: str, ads: list[int]) -> int:
         if not ads:
-            ads.append(len(self._cues.ad.findall(body)))
+            ads.append(sum(1 for _match in self._cues.iter("ad", body)))
         return ads[0]
 
     def _major(self, body: str, scope: _Scope, ads: list[int], merchant: bool) -> str | None:
@@ -556,7 +589,7 @@ class Classifier:
             and search["finding"](body) is None
             # 各位邻居好，今天巡查了一圈，都正常: a greeting before a patrol report
             and search["zero"](body) is None
-            and (not self._cues.has_handled or self._cues.handled.search(body) is None)
+            and self._search["handled"](body) is None
         )
 
     def _basic_or_zero(self, body: str, role: str | None, scope: _Scope) -> Classification:
@@ -637,9 +670,7 @@ class Classifier:
         return search["neighbourly"](body) is not None  # 谁家有多余的纸箱子: among neighbours
 
     def _handled(self, body: str, scope: _Scope) -> bool:
-        if not self._cues.has_handled:
-            return False
-        matches = list(self._cues.handled.finditer(body))
+        matches = list(self._cues.iter("handled", body))
         if not matches:
             return False
         blocked = self._clauses_with(("not_handled",), body, scope)

@@ -223,6 +223,9 @@ class Lexicon:
     # cue list -> a test for "some pattern matches somewhere" (`_searcher`), where it is
     # faster than the compiled regex's own `search`
     cue_search: dict[str, Search] = field(default_factory=dict)
+    # cue list -> the least likely texts one of which every match contains (`required_texts`
+    # with rare=True), for the one native pass that tells which lists can match a text at all
+    cue_needs: dict[str, frozenset[str]] = field(default_factory=dict)
     # dialect word, normalised -> its standard form (dialect.yaml), read before the rules
     dialect: dict[str, str] = field(default_factory=dict)
 
@@ -543,6 +546,11 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     cue_search = {
         name: search for name, patterns in cue_lists.items() if (search := _searcher(patterns, macros))
     }
+    cue_needs = {
+        name: needs
+        for name, patterns in cue_lists.items()
+        if patterns and (needs := required_texts(_alternation(patterns, macros), rare=True))
+    }
     cmd_data = _read(directory / "commands.yaml")
     words = [(str(w), str(code)) for code, ws in (cmd_data.get("words") or {}).items() for w in ws]
     words.sort(key=lambda pair: len(pair[0]), reverse=True)
@@ -564,6 +572,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         cues=cues,
         cue_texts=cue_texts,
         cue_search=cue_search,
+        cue_needs=cue_needs,
         commands=dict(words),
         grade_commands=frozenset(str(c) for c in cmd_data.get("grade_commands") or []),
         ratings=ratings,

@@ -146,6 +146,8 @@ def _alphabet() -> str:
         for key in cats.start_keys:
             chars |= set(key)
         chars |= set("".join(required_texts(cats.pattern, rare=True) or ()))  # what a `gate` looks for
+        chars |= set("".join(cats.gate_texts))
+    chars |= set("".join("".join(needs) for needs in lexicon.cue_needs.values()))
     return "".join(sorted(chars))
 
 
@@ -200,6 +202,25 @@ def test_prefiltered_cues_equal_plain_regex(text: str) -> None:
     for name, compiled, plain in _lists():
         got = [m.span() for m in compiled.finditer(text)]
         assert got == [m.span() for m in plain.finditer(text)], name
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts())
+def test_gated_cue_lists_find_what_plain_regexes_find(text: str) -> None:
+    """The cue gate (one native pass for the texts each list needs) only skips searches that
+    would find nothing: each list's search and scan give what its plain alternation gives."""
+    cues = default_parser()._classifier._cues
+    for name, _compiled, plain in _lists():
+        assert [m.span() for m in cues.iter(name, text)] == [m.span() for m in plain.finditer(text)], name
+        if name in cues.search:
+            assert (cues.search[name](text) is None) == (plain.search(text) is None), name
+
+
+def test_the_cue_gate_skips_lists_whose_texts_are_absent() -> None:
+    cues = default_parser()._classifier._cues
+    assert cues.absent("news", "楼道灯坏了,麻烦物业来修一下")
+    assert not cues.absent("news", "看新闻说隔壁小区着火了")
+    assert cues.search["news"]("看新闻说隔壁小区着火了") is not None
 
 
 def test_bucket_sources_compile() -> None:
