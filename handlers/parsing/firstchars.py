@@ -66,9 +66,14 @@ class _Char(_Node):
 
 
 class _Zero(_Node):
-    """Zero width: look-arounds, `$`, `\\b`, comments."""
+    """Zero width: look-arounds, `$`, `\\b`, comments. `held`: what a positive look-around
+    asks of the text around (for `required_texts`), else None."""
 
-    __slots__ = ()
+    __slots__ = ("held",)
+
+    def __init__(self, start: int, end: int, held: _Alt | None = None) -> None:
+        super().__init__(start, end)
+        self.held = held
 
 
 class _Start(_Node):
@@ -373,7 +378,8 @@ def _pair_seq(src: str, seq: _Seq, first: str, second: str, after: frozenset[str
 
 
 def required_texts(pattern: str, *, rare: bool = False, given: str = "") -> frozenset[str] | None:
-    """Strings of which every match of `pattern` contains at least one; None when unknown.
+    """Strings one of which every text with a match of `pattern` holds (within the match, or
+    where a positive look-around asks for it: `[0-9]+(?=起火)`); None when unknown.
 
     Per branch the longest run of plain characters, or, when a group with such texts in
     every branch needs fewer of them, that group's texts (`(?:通知|公告):` → {":"}). A
@@ -464,6 +470,10 @@ def _required_seq(seq: _Seq, likelihood: _Likelihood = None) -> frozenset[str] |
     run = longest = ""
     for item in seq.items:
         if isinstance(item, _Zero):
+            if item.held is not None:  # (?=…起) or (?<=共): the text holds it, if not the match
+                texts = _required_alt(item.held, likelihood)
+                if texts:
+                    options.append(texts)
             continue  # consumes nothing: the characters around it are adjacent in the text
         if isinstance(item, _Char) and item.chars is not None and len(item.chars) == 1:
             run += next(iter(item.chars))
@@ -720,7 +730,8 @@ class _Reader:
         if lookaround:
             if _has_capture(alt):
                 raise Unknown("capturing group inside a look-around")
-            return _Zero(start, self.pos)
+            positive = self.src.startswith(("(?=", "(?<="), start)
+            return _Zero(start, self.pos, alt if positive else None)
         return _Group(start, self.pos, alt, capturing)
 
     def escape(self, start: int) -> _Node:

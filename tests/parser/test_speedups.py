@@ -111,6 +111,10 @@ def test_required_texts() -> None:
     assert required_texts("x(?=y)z") == {"xz"}
     assert required_texts("a?b") == {"b"}
     assert required_texts("[ab]+") is None
+    # a positive look-around asks the text for its words too; a negative one asks nothing
+    assert required_texts("[0-9]+(?=起[^,]{0,6}(?:火|走失))") == {"起"}
+    assert required_texts("(?<=共)[0-9]+") == {"共"}
+    assert required_texts("[0-9]+(?!起)") is None
 
 
 @settings(max_examples=300, deadline=None)
