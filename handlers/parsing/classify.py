@@ -202,20 +202,6 @@ class _Scope:
 _CUE_REACH = 16
 
 
-def _gated(
-    search: Callable[[str], re.Match[str] | None], texts: tuple[str, ...]
-) -> Callable[[str], re.Match[str] | None]:
-    """`search`, run only when the text contains one of `texts` (without one it finds nothing)."""
-
-    def gated(text: str) -> re.Match[str] | None:
-        for needle in texts:
-            if needle in text:
-                return search(text)
-        return None
-
-    return gated
-
-
 class _Cues:
     """The cue lists of cues.yaml: `search[name](text)` finds a list's first match, `iter(name,
     text)` each; a missing list never matches.
@@ -228,7 +214,6 @@ class _Cues:
     def __init__(
         self,
         cues: dict[str, re.Pattern[str] | None],
-        texts: dict[str, tuple[str, ...]],
         searchers: dict[str, Callable[[str], re.Match[str] | None]],
         needs: dict[str, frozenset[str]],
     ) -> None:
@@ -285,8 +270,6 @@ class _Cues:
         for name, search in self.search.items():
             if name in self._needs:
                 self.search[name] = self._gated(name, search)
-            elif name in texts:
-                self.search[name] = _gated(search, texts[name])
 
     def absent(self, name: str, text: str) -> bool:
         """True when `text` holds none of the texts every match of list `name` needs."""
@@ -316,7 +299,7 @@ class _Cues:
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cues = _Cues(lexicon.cues, lexicon.cue_texts, lexicon.cue_search, lexicon.cue_needs)
+        self._cues = _Cues(lexicon.cues, lexicon.cue_search, lexicon.cue_needs)
         self._search = self._cues.search
         for _winner, _loser, cue, _roles in lexicon.basics.prefer:
             if cue not in self._search:  # a typo would silently never match

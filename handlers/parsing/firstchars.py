@@ -322,7 +322,7 @@ def specialize(pattern: str, char: str) -> str:
     try:
         if _captures(pattern):
             return pattern
-        return _special_alt(pattern, _parse(pattern), char)
+        return _trim_alt(pattern, _parse(pattern), lambda node, _after: _may_start(node, char), None)
     except Unknown:
         return pattern
 
@@ -338,18 +338,13 @@ def specialize_pair(pattern: str, first: str, second: str) -> str:
     try:
         if _captures(pattern):
             return pattern
-        return _pair_alt(pattern, _parse(pattern), first, second, None)
+
+        def keep(node: _Node, after: frozenset[str] | None) -> bool:
+            return _may_start_pair(node, first, second, after)
+
+        return _trim_alt(pattern, _parse(pattern), keep, None)
     except Unknown:
         return pattern
-
-
-def _pair_alt(src: str, alt: _Alt, first: str, second: str, after: frozenset[str] | None) -> str:
-    kept = [
-        _pair_seq(src, branch, first, second, after)
-        for branch in alt.branches
-        if _may_start_pair(branch, first, second, after)
-    ]
-    return "|".join(kept) if kept else "(?!)"
 
 
 def _may_start_pair(node: _Node, first: str, second: str, after: frozenset[str] | None) -> bool:
@@ -363,18 +358,6 @@ def _may_start_pair(node: _Node, first: str, second: str, after: frozenset[str] 
     except Unknown:
         return True
     return follow is None or second in follow
-
-
-def _pair_seq(src: str, seq: _Seq, first: str, second: str, after: frozenset[str] | None) -> str:
-    for index, item in enumerate(seq.items):
-        if isinstance(item, _Zero):
-            continue  # look-arounds before the first character stay as they are
-        if isinstance(item, _Group) and not _info(item).nullable:
-            rest = _first_of(seq.items[index + 1 :], after)
-            inner = _pair_alt(src, item.alt, first, second, rest)
-            return src[seq.start : item.start] + f"{_opener(src, item)}{inner})" + src[item.end : seq.end]
-        break
-    return src[seq.start : seq.end]
 
 
 def required_texts(pattern: str, *, rare: bool = False, given: str = "") -> frozenset[str] | None:
@@ -565,25 +548,32 @@ def _opener(src: str, group: _Group) -> str:
     return "(?>" if src.startswith("(?>", group.start) else "(?:"
 
 
-def _special_alt(src: str, alt: _Alt, char: str) -> str:
-    kept = [_special_seq(src, branch, char) for branch in alt.branches if _may_start(branch, char)]
+# May a branch, followed by text starting with a character from the second argument (None:
+# anything), begin a match where `specialize` or `specialize_pair` is asked about?
+_Keep = Callable[[_Node, "frozenset[str] | None"], bool]
+
+
+def _trim_alt(src: str, alt: _Alt, keep: _Keep, after: frozenset[str] | None) -> str:
+    """`alt` as source text without the branches `keep` rules out, and likewise for the
+    leading group of each branch kept (looking through look-arounds before it)."""
+    kept = [_trim_seq(src, branch, keep, after) for branch in alt.branches if keep(branch, after)]
     return "|".join(kept) if kept else "(?!)"
+
+
+def _trim_seq(src: str, seq: _Seq, keep: _Keep, after: frozenset[str] | None) -> str:
+    for index, item in enumerate(seq.items):
+        if isinstance(item, _Zero):
+            continue  # look-arounds before the first character stay as they are
+        if isinstance(item, _Group) and not _info(item).nullable:
+            inner = _trim_alt(src, item.alt, keep, _first_of(seq.items[index + 1 :], after))
+            return src[seq.start : item.start] + f"{_opener(src, item)}{inner})" + src[item.end : seq.end]
+        break
+    return src[seq.start : seq.end]
 
 
 def _may_start(node: _Node, char: str) -> bool:
     info = _info(node)
     return info.nullable or info.at_start or info.chars is None or char in info.chars
-
-
-def _special_seq(src: str, seq: _Seq, char: str) -> str:
-    for item in seq.items:
-        if isinstance(item, _Zero):
-            continue  # look-arounds before the first character stay as they are
-        if isinstance(item, _Group) and not _info(item).nullable:
-            inner = _special_alt(src, item.alt, char)
-            return src[seq.start : item.start] + f"{_opener(src, item)}{inner})" + src[item.end : seq.end]
-        break
-    return src[seq.start : seq.end]
 
 
 def _literal_starts(alt: _Alt) -> bool:

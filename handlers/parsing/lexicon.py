@@ -42,9 +42,6 @@ from handlers.parsing.firstchars import (
 Suppress = tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]  # (when, unless)
 Prefer = tuple[str, str, str, frozenset["str | None"]]  # (winner, loser, cue list, roles)
 _START = itemgetter(1)  # of an (index, start, end) hit
-# An `in` test costs about a tenth of a regex search on a chat message: up to this many
-# tests still save time on the messages they rule out.
-_MAX_GATE_TEXTS = 4
 
 
 def default_lexicon_dir() -> Path:
@@ -189,12 +186,12 @@ class CategorySet:
         if len(found_keys) > 1:
             found_keys.sort(key=_START)
         regexes = self.key_regexes
-        key_needs = self.key_needs if present is not None else None
+        key_needs = self.key_needs
         pos = 0
         for key, start, _end in found_keys:
             if start < pos:
                 continue  # inside the previous match: matches do not overlap, as in finditer
-            if key_needs is not None and present is not None:
+            if present is not None:
                 needs = key_needs[key]
                 if needs is not None and present.isdisjoint(needs):
                     continue
@@ -217,9 +214,6 @@ class Lexicon:
     ref_prefixes: str
     grade_default: dict[str, str]
     grade_keywords: list[tuple[str, re.Pattern[str] | None]]  # (grade, regex), C first
-    # cue list -> texts one of which every match contains (`required_texts`), for the lists
-    # where testing them with `in` is cheaper than a regex search that finds nothing
-    cue_texts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # cue list -> a test for "some pattern matches somewhere" (`_searcher`), where it is
     # faster than the compiled regex's own `search`
     cue_search: dict[str, Search] = field(default_factory=dict)
@@ -328,18 +322,6 @@ def _compile_list(patterns: list[Any] | None, macros: dict[str, str]) -> re.Patt
     if not patterns:
         return None
     return re.compile(_skipping(_alternation(patterns, macros)))
-
-
-def _gate_texts(patterns: list[Any], macros: dict[str, str]) -> tuple[str, ...]:
-    """The list's `required_texts` when there are at most `_MAX_GATE_TEXTS` of them, else ()."""
-    if not patterns:
-        return ()
-    texts = required_texts(_alternation(patterns, macros))
-    if texts is None:
-        return ()
-    # a text that contains another is found only where the shorter one is: test the shorter
-    texts = frozenset(t for t in texts if not any(o != t and o in t for o in texts))
-    return tuple(sorted(texts)) if len(texts) <= _MAX_GATE_TEXTS else ()
 
 
 def _skipping(source: str) -> str:
@@ -540,9 +522,6 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         if name != "macros" and isinstance(patterns, list)
     }
     cues = {name: _compile_list(patterns, macros) for name, patterns in cue_lists.items()}
-    cue_texts = {
-        name: texts for name, patterns in cue_lists.items() if (texts := _gate_texts(patterns, macros))
-    }
     cue_search = {
         name: search for name, patterns in cue_lists.items() if (search := _searcher(patterns, macros))
     }
@@ -570,7 +549,6 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         majors=_category_set(_read(directory / "majors.yaml"), "m", macros),
         basics=_category_set(_read(directory / "basic.yaml"), "b", macros),
         cues=cues,
-        cue_texts=cue_texts,
         cue_search=cue_search,
         cue_needs=cue_needs,
         commands=dict(words),

@@ -121,7 +121,7 @@ def test_required_texts() -> None:
 @given(_texts())
 def test_cue_gates_only_skip_texts_without_a_match(text: str) -> None:
     lexicon = default_parser().lexicon
-    for name, needles in lexicon.cue_texts.items():
+    for name, needles in lexicon.cue_needs.items():
         regex = lexicon.cues[name]
         assert regex is not None
         if regex.search(text) is not None:
