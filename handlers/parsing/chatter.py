@@ -52,27 +52,12 @@ def features(text: str, role: str | None) -> list[str]:
     return out
 
 
-def _spellings(feature: str) -> list[str]:
-    """`feature` with each 0 written each way a numeral can be (see `words`)."""
-    out = [""]
-    for char in feature:
-        out = [done + alt for done in out for alt in (_NUMERAL_CHARS if char == "0" else char)]
-    return out
-
-
 class ChatterModel:
     """Log-odds of one kind over another (basic over other; for the alarm model, major over the
     rest); `verdict` gives "basic", "other" or None (not sure)."""
 
     def __init__(self, weights: dict[str, float], bias: float, unseen: float, threshold: float) -> None:
         self.weights = weights  # as learnt: every numeral written 0 (`words`)
-        # ... and as looked up: a feature with a 0 under each way of writing it (七栋, 7栋), so
-        # that `score` reads the message as it is, without rewriting it first
-        self._lookup = dict(weights)
-        for feature, weight in weights.items():
-            if "0" in feature:
-                for variant in _spellings(feature):
-                    self._lookup[variant] = weight
         self.bias = bias  # the log-odds before reading anything: how common each kind is
         self.unseen = unseen  # the weight of a feature not in the file
         self.threshold = threshold
@@ -132,24 +117,24 @@ class Opinions:
         self.alarm = alarm
         none = ChatterModel({}, 0.0, 0.0, math.inf)  # a model that is absent says nothing
         first, second = chatter or none, alarm or none
-        self._unseen = (first.unseen, second.unseen)
-        self._bias = (first.bias, second.bias)
-        lookup: dict[str, tuple[float, float]] = {}
-        for feature in first._lookup.keys() | second._lookup.keys():
-            lookup[feature] = (
-                first._lookup.get(feature, first.unseen),
-                second._lookup.get(feature, second.unseen),
+        # Both weights of a feature in one complex number (chatter + alarm·i): one object per
+        # feature instead of a tuple of two floats, so a look-up touches a third of the memory
+        # (the walk is bound by cache misses on this 54,000-entry table) and one addition sums both.
+        self._unseen = complex(first.unseen, second.unseen)
+        self._bias = complex(first.bias, second.bias)
+        self._lookup = {
+            feature: complex(
+                first.weights.get(feature, first.unseen), second.weights.get(feature, second.unseen)
             )
-        self._lookup = lookup
+            for feature in first.weights.keys() | second.weights.keys()
+        }
 
     def scores(self, text: str, role: str | None) -> tuple[float, float]:
         """(chatter score, alarm score) of `text`: the sums of each model's weights of
         `features(text, role)`, walked in place (no list, no rewritten copy of the text)."""
         weights = self._lookup
         unseen = self._unseen
-        chat, alarm = weights.get(f"ROLE={role}", unseen)
-        chat += self._bias[0]
-        alarm += self._bias[1]
+        total = weights.get(f"ROLE={role}", unseen) + self._bias
         previous = ""
         in_number = False
         kept = 0
@@ -160,15 +145,13 @@ class Opinions:
             if numeral and in_number:
                 continue  # a number is read as its first numeral, any of which reads as 0
             in_number = numeral
-            one, two = weights.get(char, unseen)
-            chat += one
-            alarm += two
+            if numeral:
+                char = "0"  # as `words` writes every numeral, so the table holds one spelling
+            total += weights.get(char, unseen)
             if previous:
-                one, two = weights.get(previous + char, unseen)
-                chat += one
-                alarm += two
+                total += weights.get(previous + char, unseen)
             previous = char
             kept += 1
             if kept == FEATURE_CHARS:
                 break
-        return chat, alarm
+        return total.real, total.imag
