@@ -112,10 +112,8 @@ class Pipeline:
             with self.session_factory() as session:
                 store = Store(session, self.cache, deferred=True)
                 keys = [(e.account, e.message_id) for e in events]
-                seen = store.inbound_seen(keys)
-                store.defer_foreign_keys()
+                seen = store.open_batch(keys)
                 store.expect_senders([e.sender_id for e in events])
-                store.reserve_inbound_ids(len(set(keys) - seen))
                 outcomes = []
                 for event in events:
                     key = (event.account, event.message_id)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -296,6 +296,20 @@ class _OpenRequests:
         return cast(datetime, self.convert(value))
 
 
+_DEFER_POSTGRESQL = "SET CONSTRAINTS ALL DEFERRED"  # the deferrable ones: migration 0003
+_RESERVE_INBOUND_POSTGRESQL = (
+    "SELECT nextval(pg_get_serial_sequence('inboundmessage', 'id')) FROM generate_series(1, %s)"
+)
+
+
+def _by_account(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(account, platform id) pairs as each account's distinct platform ids."""
+    by_account: dict[str, list[str]] = {}
+    for account, platform_id in set(keys):
+        by_account.setdefault(account, []).append(platform_id)
+    return by_account
+
+
 def seen_query(dialect: str, account: str, ids: Sequence[str]) -> tuple[str, Sequence[Any]]:
     """SQL and parameters: which of `ids` the account has recorded (for `Store.inbound_seen`).
 
@@ -467,11 +481,8 @@ class Store:
         one executemany at the end). PostgreSQL: the deferrable constraints of migration 0003;
         SQLite: all of them, until commit or rollback."""
         connection = self._connection()
-        sql = (
-            "SET CONSTRAINTS ALL DEFERRED"
-            if connection.dialect.name == "postgresql"
-            else "PRAGMA defer_foreign_keys = ON"
-        )
+        postgresql = connection.dialect.name == "postgresql"
+        sql = _DEFER_POSTGRESQL if postgresql else "PRAGMA defer_foreign_keys = ON"
         fastsql.driver(connection).execute(sql)
         self._fk_deferred = True
 
@@ -488,12 +499,14 @@ class Store:
         connection = self._connection()
         raw = fastsql.driver(connection)
         if connection.dialect.name == "postgresql":
-            sql = "SELECT nextval(pg_get_serial_sequence('inboundmessage', 'id')) FROM generate_series(1, %s)"
-            self._inbound_ids = [int(i) for (i,) in raw.execute(sql, (count,)).fetchall()]
+            self._take_inbound_ids([int(i) for (i,) in raw.execute(_RESERVE_INBOUND_POSTGRESQL, (count,))])
         else:
             (top,) = raw.execute("SELECT coalesce(max(id), 0) FROM inboundmessage").fetchone()
-            self._inbound_ids = list(range(int(top) + 1, int(top) + 1 + count))
-        self._inbound_ids.reverse()  # popped from the end, in order
+            self._take_inbound_ids(list(range(int(top) + 1, int(top) + 1 + count)))
+
+    def _take_inbound_ids(self, ids: list[int]) -> None:
+        ids.reverse()  # popped from the end, in order
+        self._inbound_ids = ids
 
     def insert_inbound(self, event: MessageReceived, text: str, **fields: Any) -> int | None:
         """Record an inbound message; None when this platform id was seen before (a duplicate).
@@ -528,18 +541,44 @@ class Store:
         """Which (account, platform id) pairs are recorded already: a batch's dedupe in one query."""
         if not keys:
             return set()
-        by_account: dict[str, list[str]] = {}
-        for account, platform_id in set(keys):
-            by_account.setdefault(account, []).append(platform_id)
         connection = self._connection()
         raw, dialect = fastsql.driver(connection), connection.dialect.name
         seen: set[tuple[str, str]] = set()
         # Per account, one probe of the (account, platform_id) unique index per id. Plain SQL: an
         # OR of SQLAlchemy expressions cost ~10 ms to build.
-        for account, ids in by_account.items():
+        for account, ids in _by_account(keys).items():
             rows = raw.execute(*seen_query(dialect, account, ids)).fetchall()
             seen.update((account, platform_id) for (platform_id,) in rows)
         return seen
+
+    def open_batch(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Start a deferred batch of messages: which of `keys` are recorded already
+        (`inbound_seen`), foreign keys deferred (`defer_foreign_keys`) and ids reserved for the
+        new ones (`reserve_inbound_ids`).
+
+        On PostgreSQL the three statements go to the server in one pipeline, with the
+        transaction's BEGIN: one round trip instead of four. At 2,000 msg/s the loop takes
+        batches of a handful of messages, and those four were a fifth of such a batch's time. Ids
+        are reserved for every key, as the reservation cannot wait for the answer: a duplicate's
+        id stays unused, a gap in the sequence that nothing reads."""
+        connection = self._connection()
+        if connection.dialect.name != "postgresql":
+            seen = self.inbound_seen(keys)
+            self.defer_foreign_keys()
+            self.reserve_inbound_ids(len(set(keys) - seen))
+            return seen
+        raw = fastsql.driver(connection)
+        unique = set(keys)
+        with raw.pipeline():  # results can be read once it has synced, after the block
+            raw.execute(_DEFER_POSTGRESQL)
+            probes = [
+                (account, raw.execute(*seen_query("postgresql", account, ids)))
+                for account, ids in _by_account(unique).items()
+            ]
+            reserved = raw.execute(_RESERVE_INBOUND_POSTGRESQL, (len(unique),))
+        self._fk_deferred = True
+        self._take_inbound_ids([int(i) for (i,) in reserved.fetchall()])
+        return {(account, platform_id) for account, cursor in probes for (platform_id,) in cursor.fetchall()}
 
     def inbound(self, inbound_id: int) -> InboundMessage | None:
         self.flush_writes()
