@@ -140,6 +140,23 @@ async def test_duplicate_inside_a_batch_is_processed_once(chat: Chat) -> None:
     assert len(chat.outbox("ticket_opened")) == 1
 
 
+async def test_dedupe_in_a_batch_is_per_account(chat: Chat) -> None:
+    """One bot account's platform id says nothing about another's: the batch asks per account
+    (on PostgreSQL in the same round trip that opens it) and stores the second account's copy."""
+    first = chat.event(RESIDENT, "5号楼2单元楼道灯坏了", GROUP, "same-1")
+    await chat.pipeline.handle_batch([first, chat.event(LEADER, "今日巡查无异常，零报告", GROUP)])
+    chat.advance(minutes=1)
+    other = dataclasses.replace(first, account="second")
+    new = chat.event(RESIDENT, "收到", GROUP)
+    outcomes = await chat.pipeline.handle_batch([first, other, new, other])
+    assert [o.duplicate for o in outcomes] == [True, False, False, True]
+    assert outcomes[1].inbound_id is not None and outcomes[2].inbound_id is not None
+    assert outcomes[1].inbound_id < outcomes[2].inbound_id  # in arrival order
+    with chat.session() as s:
+        rows = s.exec(select(InboundMessage).where(InboundMessage.platform_id == "same-1")).all()
+        assert sorted(m.account for m in rows) == ["default", "second"]
+
+
 async def test_a_failing_message_fails_alone(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
     dispatch = chat.pipeline.router.dispatch
 
