@@ -104,6 +104,27 @@ def test_basic(text: str, category: str, handled: bool) -> None:
     assert r.grade_hint in ("A", "B", "C")
 
 
+@pytest.mark.parametrize(
+    ("text", "handled"),
+    [
+        # done, told by what it left, whoever did it and whatever came between
+        ("3栋门口有一滩油污，已经叫保洁冲洗干净了", True),
+        ("地下室积水，物业已经用水泵抽干", True),
+        ("楼道里私拉的电线已经让住户剪掉了", True),
+        ("5栋两口子在楼道吵架，我过去已经劝回屋了", True),
+        ("楼顶违建隐患已经排除", True),
+        # only told to, not done; not done yet; asked
+        ("8栋楼道堆了纸箱，已通知住户今天清走", False),
+        ("6栋楼道的柴火，已经跟住户说了让他们明天搬走", False),
+        ("楼道的垃圾已经三天没清走了", False),
+        ("8栋楼道里堆的杂物已经清走了吗", False),
+    ],
+)
+def test_handled_by_its_result(text: str, handled: bool) -> None:
+    r = parse(text, role="leader")
+    assert (r.kind, r.handled) == ("basic", handled), r
+
+
 def test_grade_hints() -> None:
     assert parse("楼道垃圾没人清", role="resident").grade_hint == "A"
     assert parse("电梯坏了三天了", role="resident").grade_hint == "B"
