@@ -116,6 +116,8 @@ def test_basic(text: str, category: str, handled: bool) -> None:
         # only told to, not done; not done yet; asked
         ("8栋楼道堆了纸箱，已通知住户今天清走", False),
         ("6栋楼道的柴火，已经跟住户说了让他们明天搬走", False),
+        ("3栋楼道里的旧沙发，已经叫住户今晚之前清走", False),
+        ("4栋门口的电动车，已经喊车主明天之内挪走", False),
         ("楼道的垃圾已经三天没清走了", False),
         ("8栋楼道里堆的杂物已经清走了吗", False),
     ],
