@@ -118,16 +118,15 @@ class Opinions:
         self.alarm = alarm
         none = ChatterModel({}, 0.0, 0.0, math.inf)  # a model that is absent says nothing
         first, second = chatter or none, alarm or none
-        # Both weights of a feature in one complex number (chatter + alarm·i): one object per
-        # feature where a tuple of two floats was three, and one addition sums both. The walk is
-        # bound by cache misses on this table of 50,000 features, not by instructions.
+        # Both weights of a feature in one complex number (chatter + alarm·i): one addition sums
+        # both. The walk is bound by cache misses, not instructions, so the features are kept
+        # per character: its weight and the weights of the pairs it begins (by the pair's second
+        # character). A character is then one look-up among a few thousand and its pair one among
+        # that character's followers, where a table of all 50,000 features took two look-ups that
+        # missed the cache and a new two-character string per character. The ROLE= features
+        # have their own table.
         self._unseen = complex(first.unseen, second.unseen)
         self._bias = complex(first.bias, second.bias)
-        # Per character, its weight and the weights of the pairs it begins (by the pair's second
-        # character): the walk looks a character up once among a few thousand and then its pair
-        # among that one's followers, where one table of all 50,000 features took two look-ups
-        # that missed the cache and a new two-character string per character. The rest (the
-        # ROLE= features) have their own table.
         self._chars: dict[str, tuple[complex, dict[str, complex]]] = {}
         self._others: dict[str, complex] = {}
         pairs: dict[str, dict[str, complex]] = {}
