@@ -17,6 +17,9 @@ COMMAND_START = re.compile(r"^[#/]\s*(?=[^\W_])")
 _STAR_RATING = re.compile(r"([1-5一二三四五两])\s*(?:星|分|颗星)")
 _BARE_RATING = re.compile(r"(?<![0-9A-Za-z.])([1-5])(?![0-9A-Za-z.])")
 _GRADE = re.compile(r"(?<![0-9A-Za-z])([ABCabc])(?:类|级)?(?![0-9A-Za-z])")
+# A topic tag as WeChat and Weibo write it, closed by a second # (#垃圾分类打卡#, #小区管理#):
+# what follows is a post under that topic, not an instruction to the bot.
+_TOPIC_TAG = re.compile(r"#\s*([^#\s]{1,20})#")
 
 
 def is_command(text: str) -> bool:
@@ -37,6 +40,17 @@ class CommandParser:
         # length instead of a comparison per word
         self._words = {word.lower(): code for word, code in lexicon.commands.items()}
         self._lengths = sorted({len(word) for word in self._words}, reverse=True)
+
+    def is_command(self, text: str) -> bool:
+        """`is_command`, except for a post under a topic tag (#小区管理# 1号楼窨井盖松了): a tag
+        that is not a command word (#收到# M3 still is one) makes the message an ordinary one."""
+        if not is_command(text):
+            return False
+        tag = _TOPIC_TAG.match(text)
+        if tag is None:
+            return True
+        code, rest = self._command_word(tag.group(1))
+        return code is not None and rest.isascii()  # #收到M3#, not #帮助邻里#
 
     def parse(self, text: str) -> tuple[str | None, CommandArgs]:
         body = COMMAND_START.sub("", text, count=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 from handlers.parsing.address import Address, extract_address
 from handlers.parsing.chatter import ChatterModel, Opinions
 from handlers.parsing.classify import Classification, Classifier
-from handlers.parsing.commands import CommandParser, is_command
+from handlers.parsing.commands import CommandParser
 from handlers.parsing.lexicon import Lexicon, default_lexicon_dir, load_lexicon
 from handlers.parsing.normalize import normalize_parts, quoted
 from handlers.parsing.pii import blank_pii, find_pii, mask_pii
@@ -76,7 +76,7 @@ class Parser:
         pii, masked = find_pii(norm)
         head = self._head(text, norm, pii)
         category = handled = command = args = grade = None
-        if is_command(head):
+        if self._commands.is_command(head):
             kind: Kind = "command"
             command, args = self._commands.parse(head)
         else:
@@ -123,7 +123,7 @@ class Parser:
         """What the chatter model reads of `text`, as in `parse`; None where it is not asked
         (scripts/train_chatter.py learns from the same)."""
         head = self._head_of(text)
-        if is_command(head):
+        if self._commands.is_command(head):
             return None
         return self._classifier.classify(head, role, False).body or None
 
@@ -151,7 +151,7 @@ class Parser:
         """What the alarm model reads of `text`: the rules' reading, for any message that is not a
         command (scripts/train_chatter.py --model alarm learns from the same)."""
         head = self._head_of(text)
-        return None if is_command(head) else self._classifier.body(head)
+        return None if self._commands.is_command(head) else self._classifier.body(head)
 
     def _head_of(self, text: str) -> str:
         """`_head` of a raw message, as `_parse` computes it."""

@@ -239,6 +239,19 @@ def test_wechat_slash_emoticon_is_not_a_command() -> None:
     assert parse("/:)").kind == "other"
 
 
+def test_a_post_under_a_topic_tag_is_not_a_command() -> None:
+    """#话题# as WeChat and Weibo write it: the post is read as any message; a tag that is a
+    command word stays a command."""
+    post = parse("#小区管理# 1号楼南边那个窨井盖松了，踩上去直晃荡", role="resident")
+    assert (post.kind, post.category, post.building) == ("basic", "facility", 1)
+    assert parse("＃垃圾分类打卡＃ 第5天✅ 今天分得干干净净😄", role="resident").kind == "other"
+    assert parse("#紧急求助# 5栋3单元着火了，浓烟很大", role="resident").kind == "major"
+    tagged = parse("#收到# M3", role="supervisor")
+    assert (tagged.command, tagged.args and tagged.args.refs) == ("ack", ["M3"])
+    assert parse("#帮助邻里# 3栋王奶奶需要人帮忙拿快递").kind != "command"
+    assert parse("#帮助").command == "help"
+
+
 def test_a_list_items_number_is_not_read_as_a_decimal() -> None:
     result = parse("今日巡查：1.消防通道畅通；2.7栋有住户反映楼上漏水，已联系物业", role="leader")
     assert result.building == 7
