@@ -19,13 +19,15 @@ _NUM = rf"(?:[0-9]{{1,3}}|{_CN}{{1,4}})"
 _TRIPLE = re.compile(r"(?<![0-9./-])([0-9]{1,3})-([0-9]{1,2})-([0-9]{3,4})(?![0-9.:/-])")
 
 
-def _numeral(not_after: str) -> str:
-    """`_NUM` as a capture group that may not follow a character of the class `not_after`.
+def _numeral(not_after: str, not_after_pair: str = "") -> str:
+    """`_NUM` as a capture group that may not follow a character of the class `not_after`, nor
+    the two characters `not_after_pair` matches (a regex of exactly two characters).
 
-    The check is a lookbehind over two characters placed after the numeral's first one, not
-    one in front of it: a regex that begins with a character class lets `re` skip to the
-    numerals in C, while one that begins with a lookbehind is tried at every position."""
-    return rf"([0-9](?<![{not_after}].)[0-9]{{0,2}}|{_CN}(?<![{not_after}].){_CN}{{0,3}})"
+    The checks are lookbehinds placed after the numeral's first character, not in front of it:
+    a regex that begins with a character class lets `re` skip to the numerals in C, while one
+    that begins with a lookbehind is tried at every position."""
+    behind = rf"(?<![{not_after}].)" + (rf"(?<!{not_after_pair}.)" if not_after_pair else "")
+    return rf"([0-9]{behind}[0-9]{{0,2}}|{_CN}{behind}{_CN}{{0,3}})"
 
 
 _NOT_BEFORE_BUILDING = f"0-9{CN_NUM_CHARS}./-"
@@ -38,8 +40,12 @@ _BUILDING = re.compile(
     rf"|{_numeral(_NOT_BEFORE_BUILDING)}{_BUILDING_MARK}"
     rf"|([0-9](?<![0-9./-].)[0-9]{{0,2}})\s*座"
 )
-# 2单元; also 2门 where a room number follows (7号楼2门402: Beijing says 门 for 单元)
-_UNIT = re.compile(rf"{_numeral(f'0-9{CN_NUM_CHARS}~至到-')}\s*(?:单元|门(?=\s*[0-9]{{3,4}}(?![0-9])))")
+# 2单元; also 2门 where a room number follows (7号楼2门402: Beijing says 门 for 单元). Not the
+# end of a range (2到4单元: the first unit counts), but 到 as a verb's ending is no range (闻到4单元).
+_UNIT = re.compile(
+    rf"{_numeral(f'0-9{CN_NUM_CHARS}', f'[0-9{CN_NUM_CHARS}][~至到-]')}"
+    r"\s*(?:单元|门(?=\s*[0-9]{3,4}(?![0-9])))"
+)
 # A number with 号 or 楼 right before a unit is the building (7号2单元, 7楼2单元), not a floor.
 _UNIT_NEXT = rf"\s*(?:[0-9]{{1,2}}|[{CN_NUM_CHARS}]{{1,3}})\s*(?:单元|门\s*[0-9]{{3}})"
 _UNIT_AHEAD, _UNIT_AHEAD_NOT = f"(?={_UNIT_NEXT})", f"(?!{_UNIT_NEXT})"

@@ -179,6 +179,13 @@ SEP = "\n- - - - - - - - - - - - - - -\n"
             "是11栋的孙孙 大家帮忙找一哈",
             ("major", "missing", 11),
         ),
+        # agreed to, then told more of: the quote says what, the reply where
+        ("「张阿姨：楼道灯又坏了」", "对，5栋2单元三楼到六楼都是黑的", ("basic", "facility", 5)),
+        (
+            "「李姐：16栋的老赵好像从楼梯上摔下来了」",
+            "对 我刚到 头上流了好多血 人迷迷糊糊的",
+            ("major", "casualty", 16),
+        ),
         # a reply that denies what the quote asks stands alone: nobody fought
         (
             "「张阿姨：北门那边是不是有人打架？」",

@@ -115,6 +115,10 @@ def test_dates_times_and_grids_are_not_buildings(text: str) -> None:
 
 def test_range_of_units_is_not_a_unit() -> None:
     assert parse("2栋1-3单元巡查无异常").unit is None
+    assert parse("2栋二到四单元停水").unit is None
+    # 到 ending a verb starts no range: the unit is where the writer went or smelt something
+    assert parse("有没有人闻到4单元有股焦糊味？").unit == 4
+    assert parse("刚巡到三单元，一股煤气味冲鼻子").unit == 3
 
 
 # --- PII -----------------------------------------------------------------------------------
