@@ -2,7 +2,8 @@
 
 Steps: lone surrogates and invisible characters out, NFKC (full-width → half-width,
 U+2005 after @mentions → space), traditional → simplified (zhconv-rs), WeChat quote block
-dropped (only the reply counts), leading @mentions dropped.
+dropped (only the reply counts), financial numerals of an address as everyday ones (拾贰号楼 →
+十二号楼), leading @mentions dropped.
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ _COMPAT.update({0x2460 + i: f"({i + 1})" for i in range(20)})
 # table (a raised and caught KeyError for each miss), which costs more than finding the few
 # compatibility characters a message has and replacing each distinct one.
 _COMPAT_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_COMPAT)) + "]")
+
+
+# The financial (大写) numerals of a formal notice or a form (拾贰号楼, 叁单元): written as the
+# everyday ones where an address marker follows, and only there, for 拾 of 收拾, 陆 of 陆续
+# and 伍 of 队伍 are words of their own.
+_FINANCIAL_DIGITS = str.maketrans("壹贰叁肆伍陆柒捌玖拾佰仟", "一二三四五六七八九十百千")
+_FINANCIAL_CHAR = re.compile("[壹贰叁肆伍陆柒捌玖拾佰仟]")
+_FINANCIAL_NUMERAL = re.compile(
+    "(?<![收队大])[零〇一二三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟]+(?=号楼|号|栋|幢|单元|楼|层|室)"
+)
+
+
+def _everyday_numerals(text: str) -> str:
+    if _FINANCIAL_CHAR.search(text) is None:
+        return text
+    return _FINANCIAL_NUMERAL.sub(lambda m: m.group(0).translate(_FINANCIAL_DIGITS), text)
 
 
 def clean_unicode(text: str) -> str:
@@ -158,7 +175,7 @@ def normalize_parts(text: str) -> tuple[str, str]:
     text = nfkc(text)
     # Quote first: zhconv-rs turns the 「」 that mark a WeChat quote into “”.
     text = strip_quote(text)
-    text = to_simplified(text).strip()
+    text = _everyday_numerals(to_simplified(text).strip())
     mentions, rest = split_mentions(text)
     return mentions, rest.strip()
 

@@ -213,6 +213,9 @@ def test_major_not_in_kind_other_fields() -> None:
         ("燃气管道巡查没有发现漏气", "other"),  # here it does: nothing found
         # a drill denied is the real thing
         ("不是演习！真的着火了！9栋12楼！", "major"),
+        ("今天不是演练，是真的着火了，8栋那边！", "major"),  # (那边 is where, not "then")
+        ("不是消防演习，8栋真着火了", "major"),
+        ("8栋楼下在搞消防演练，烟很大，大家别怕", "other"),
         ("明天消防演习，到时候会有烟，大家别慌", "other"),
         # what a fire would do is no fire; a fire that has trapped people is
         ("消防通道被私家车堵了，着火了消防车都进不来", "basic"),

@@ -27,6 +27,15 @@ def test_full_width_and_traditional() -> None:
     assert normalize("３號樓著火了") == "3号楼着火了"
 
 
+def test_financial_numerals_of_an_address() -> None:
+    """大写 numerals, as a form writes them, where an address marker follows; not in words."""
+    r = parse("貳拾叁棟叁單元陸樓有人吵架")
+    assert (r.building, r.unit, r.floor) == (23, 3, 6)
+    assert parse("拾贰号楼门口井盖不见了").building == 12
+    assert parse("柒号楼壹单元伍零贰室漏水").room == "502"
+    assert normalize("帮忙收拾楼道，队伍楼下排着，陆续有人来") == "帮忙收拾楼道,队伍楼下排着,陆续有人来"
+
+
 def test_quote_block_keeps_only_reply() -> None:
     text = "「李姐：5栋楼道冒烟了！」\n- - - - - - - - - - - - - - -\n收到，马上过去"
     assert normalize(text) == "收到,马上过去"
