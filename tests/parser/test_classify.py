@@ -113,6 +113,9 @@ def test_basic(text: str, category: str, handled: bool) -> None:
         ("楼道里私拉的电线已经让住户剪掉了", True),
         ("5栋两口子在楼道吵架，我过去已经劝回屋了", True),
         ("楼顶违建隐患已经排除", True),
+        # said in one word at the clause's end
+        ("9幢垃圾桶满溢 已清运", True),
+        ("楼道堆物已清，电动车已推出", True),
         # only told to, not done; not done yet; asked
         ("8栋楼道堆了纸箱，已通知住户今天清走", False),
         ("6栋楼道的柴火，已经跟住户说了让他们明天搬走", False),
@@ -217,6 +220,12 @@ def test_major_not_in_kind_other_fields() -> None:
         ("不是消防演习，8栋真着火了", "major"),
         ("8栋楼下在搞消防演练，烟很大，大家别怕", "other"),
         ("明天消防演习，到时候会有烟，大家别慌", "other"),
+        # would it catch fire? feared, not seen; is it burning now? asked of what is seen
+        ("对面楼有人在阳台上烧东西，烟好大，会不会着火", "basic"),
+        ("5栋冒烟了，会不会着火了快去看看", "major"),
+        # a warning that tells of someone seen at it here is a report
+        ("有个男的在小区里尾随女孩子，穿黑衣服戴口罩，大家注意", "basic"),
+        ("最近天冷，大家注意保暖", "other"),
         # what a fire would do is no fire; a fire that has trapped people is
         ("消防通道被私家车堵了，着火了消防车都进不来", "basic"),
         ("楼道堆成这样，燃气泄漏了都跑不出去", "basic"),
