@@ -118,6 +118,8 @@ def _building(text: str) -> int | None:
         if start > 0 and text[start - 1] == "月" and "号" in match.group(0):
             continue
         span = match.group(1) or match.group(2) or match.group(3)
+        if span[0] == "两":  # 两栋楼中间: a count of buildings (building 2 is 二栋 or 2栋)
+            continue
         value = cn_to_int(span)
         if value is not None and 0 < value < 1000:
             return value

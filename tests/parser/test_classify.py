@@ -226,6 +226,9 @@ def test_major_not_in_kind_other_fields() -> None:
         # a warning that tells of someone seen at it here is a report
         ("有个男的在小区里尾随女孩子，穿黑衣服戴口罩，大家注意", "basic"),
         ("最近天冷，大家注意保暖", "other"),
+        # a smell gone by now is no leak (a breath gone is the worst there is)
+        ("刚才那个煤气味已经没有了，应该是谁家开火没点着", "basic"),
+        ("老人已经没有了呼吸", "major"),
         # what a fire would do is no fire; a fire that has trapped people is
         ("消防通道被私家车堵了，着火了消防车都进不来", "basic"),
         ("楼道堆成这样，燃气泄漏了都跑不出去", "basic"),
@@ -235,6 +238,19 @@ def test_major_not_in_kind_other_fields() -> None:
 )
 def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> None:
     assert parse(text, role="resident").kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # checked, and none of it there: a zero report; unless found missing on the way
+        ("排查了全部楼道，并无堆放杂物、飞线充电现象", "zero_report"),
+        ("巡查了5栋，3单元没有灭火器", "basic"),
+        ("俺们这片今儿个啥事儿没有，挺消停", "zero_report"),
+    ],
+)
+def test_a_patrol_that_found_none_of_it(text: str, kind: str) -> None:
+    assert parse(text, role="member").kind == kind
 
 
 @pytest.mark.parametrize(

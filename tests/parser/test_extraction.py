@@ -122,6 +122,11 @@ def test_dates_times_and_grids_are_not_buildings(text: str) -> None:
     assert r.room is None
 
 
+def test_a_count_of_buildings_is_no_building() -> None:
+    assert parse("两栋楼中间那条路的路灯全黑了").building is None
+    assert parse("二栋楼下有人吵架").building == 2
+
+
 def test_range_of_units_is_not_a_unit() -> None:
     assert parse("2栋1-3单元巡查无异常").unit is None
     assert parse("2栋二到四单元停水").unit is None
