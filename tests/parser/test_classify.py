@@ -189,6 +189,8 @@ SEP = "\n- - - - - - - - - - - - - - -\n"
             "对 我刚到 头上流了好多血 人迷迷糊糊的",
             ("major", "casualty", 16),
         ),
+        # goes on about the one the quote names
+        ("「张姐：有人在5栋楼顶」", "他在楼顶边上坐着，一直在哭，说不想活了", ("major", "self_harm", 5)),
         # a reply that denies what the quote asks stands alone: nobody fought
         (
             "「张阿姨：北门那边是不是有人打架？」",
@@ -226,6 +228,9 @@ def test_major_not_in_kind_other_fields() -> None:
         # a warning that tells of someone seen at it here is a report
         ("有个男的在小区里尾随女孩子，穿黑衣服戴口罩，大家注意", "basic"),
         ("最近天冷，大家注意保暖", "other"),
+        # grass grown to the knees is no flood
+        ("物业什么时候来收拾一下草坪？草都长到膝盖了，蚊子好多", "basic"),
+        ("地下车库的水已经到膝盖了，还在往里灌", "major"),
         # a smell gone by now is no leak (a breath gone is the worst there is)
         ("刚才那个煤气味已经没有了，应该是谁家开火没点着", "basic"),
         ("老人已经没有了呼吸", "major"),
