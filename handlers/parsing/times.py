@@ -8,7 +8,9 @@ Resolved in Asia/Shanghai relative to the message time. Defaults where the text 
   * 12 点 at night (晚上12点, 今夜12点) and 24点 are midnight: 00:00 of the next day;
   * no date: the message's own day; 11月25日 without a year: this year, unless that is more
     than 180 days ago (then next year); 周五 without 下: this week's, or next week's once
-    this week's has passed; 下周一: Monday of next week.
+    this week's has passed; 下周一: Monday of next week;
+  * 之内/以内/内 sets a deadline as 前 does (今天之内: 18:00); a stretch from the message's time
+    (3天内, 半小时后, 两个半小时以后) is that time on: a deadline with 内, an appointment with 后.
 """
 
 from __future__ import annotations
@@ -36,13 +38,25 @@ _TIME = re.compile(
     rf"\s*(?P<period>{_PERIOD})?"
     rf"\s*(?:(?P<hour>{_N})(?:点|时)(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<minute>[0-9]{{1,2}}|{_N})分?)?"
     rf"|(?P<hh>[0-9]{{1,2}}):(?P<mm>[0-9]{{2}}))?"
-    rf"(?P<deadline>\s*(?:之前|以前|前))?"
+    rf"(?P<deadline>\s*(?:之前|以前|前|之内|以内|内(?![容部外])))?"
     # Fail instead of matching the empty string: every part is optional, so without this the
     # regex "matches" at each candidate position and Python loops over the empty matches.
     # Only the empty path reaches this point with no group set, so other matches are equal.
     r"(?(month)|(?(rel)|(?(wd)|(?(eom)|(?(period)|(?(hour)|(?(hh)|(?(deadline)|(?!)))))))))"
 )
-_HINT = re.compile(r"[点时:月天日周期拜晚早底]")
+_HINT = re.compile(r"[点时:月天日周期拜晚早底钟]")
+# A stretch from the message's time (3天内, 半小时后, 两个小时以内, 一周之内): 内 sets a deadline,
+# 后 an appointment.
+_SPAN = re.compile(
+    rf"(?P<n>[0-9]{{1,3}}|[{CN_NUM_CHARS}]{{1,3}}|半)\s*(?:个)?(?P<half>半)?"
+    r"(?P<unit>小时|钟头|分钟|天|日|周|星期|礼拜)"
+    r"(?:(?P<within>之内|以内|内(?![容部外]))|(?P<after>之后|以后|后(?![面边头来])))"
+)
+_SPAN_UNIT = {
+    "小时": timedelta(hours=1), "钟头": timedelta(hours=1), "分钟": timedelta(minutes=1),
+    "天": timedelta(days=1), "日": timedelta(days=1), "周": timedelta(weeks=1),
+    "星期": timedelta(weeks=1), "礼拜": timedelta(weeks=1),
+}  # fmt: skip
 # What every accepted mention contains (`_accept` wants a date or a clock time): a numeral
 # before 月/点/时, a digit before ":", a relative day (今天 明晚 后天 昨天 前天 …), 周/星期/礼拜
 # + day, or 月底/年底. Far fewer messages have one of these than a `_HINT` character. One
@@ -156,24 +170,48 @@ def _accept(m: re.Match[str], text: str) -> bool:
 
 def extract_times(text: str, now: datetime | None = None) -> list[TimeMention]:
     """Every time expression, in order; never raises."""
-    if _HINT.search(text) is None or _ANCHOR.search(text) is None:
-        # most messages name no time: skip the all-optional regex (the one-class hint first:
-        # it costs a fifth of the anchor and rules out over half the messages)
-        return []
+    if _HINT.search(text) is None:
+        return []  # most messages name no time: the one-class hint rules out over half
+    anchored = _ANCHOR.search(text) is not None
+    spans = _SPAN.search(text)
+    if not anchored and spans is None:
+        return []  # (the anchor before the all-optional regex: it skips most of the rest)
     if now is None:
         now = datetime.now(SHANGHAI)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=SHANGHAI)
     else:
         now = now.astimezone(SHANGHAI)
-    out: list[TimeMention] = []
-    for m in _TIME.finditer(text):
-        if m.start() == m.end() or not _accept(m, text):
-            continue
-        mention = _resolve(m, now)
-        if mention is not None:
-            out.append(mention)
-    return out
+    found: list[tuple[int, TimeMention]] = []
+    if anchored:
+        for m in _TIME.finditer(text):
+            if m.start() == m.end() or not _accept(m, text):
+                continue
+            mention = _resolve(m, now)
+            if mention is not None:
+                found.append((m.start(), mention))
+    if spans is not None:
+        taken = [(start, start + len(mention.phrase)) for start, mention in found]
+        for m in _SPAN.finditer(text, spans.start()):
+            span = _span(m, now)
+            if span is not None and not any(a <= m.start() < b for a, b in taken):
+                found.append((m.start(), span))
+        found.sort(key=lambda pair: pair[0])
+    return [mention for _, mention in found]
+
+
+def _span(m: re.Match[str], now: datetime) -> TimeMention | None:
+    """3天内 → now + 3 days, a deadline; 半小时后 → now + 30 minutes, an appointment."""
+    n = m.group("n")
+    count = 0.5 if n == "半" else cn_to_int(n)
+    if count is None or count <= 0 or count > 400:
+        return None
+    if m.group("half"):
+        count += 0.5
+    at = now + _SPAN_UNIT[m.group("unit")] * count
+    return TimeMention(
+        phrase=m.group(0), at=at.replace(second=0, microsecond=0), deadline=bool(m.group("within"))
+    )
 
 
 def _resolve(m: re.Match[str], now: datetime) -> TimeMention | None:

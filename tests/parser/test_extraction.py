@@ -193,6 +193,12 @@ def test_mask_pii_full_width_and_never_raises() -> None:
         ("今天24点前交", at(24, 0), True),
         ("明晚十二点", at(25, 0), False),
         ("中午12点送饭", at(23, 12), False),
+        # within a day set as before it; a stretch from the message's time
+        ("今天之内清走", at(23, 18), True),
+        ("3天内整改完", at(26, 10), True),
+        ("一周之内答复", at(30, 10), True),
+        ("半小时后到", at(23, 10, 30), False),
+        ("两个半小时以后再来", at(23, 12, 30), False),
     ],
 )
 def test_times(text: str, when: datetime, deadline: bool) -> None:
@@ -206,6 +212,8 @@ def test_times(text: str, when: datetime, deadline: bool) -> None:
 def test_no_time_in_plain_text() -> None:
     assert parse("有点冷，多穿一点", now=NOW).times == []
     assert parse("12栋楼道灯坏了", now=NOW).times == []
+    assert parse("内容见后面那栋楼的公告，明天内部开会", now=NOW).times[0].deadline is False
+    assert parse("5天前漏的水，3天后面又漏", now=NOW).times == []
 
 
 # --- commands ------------------------------------------------------------------------------
