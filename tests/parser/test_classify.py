@@ -96,6 +96,8 @@ def test_other(text: str, role: str) -> None:
         ("我家的狗跑丢了，黄色的，看到的告诉我", "other", False),
         ("楼上阳台的花盆一刮风就晃，怕掉下来砸到人", "safety", False),
         ("已通知住户限期清理楼道纸箱", "safety", False),
+        ("谁家的狗没拴绳，在小区里追着小孩跑，小孩吓哭了", "dispute", False),
+        ("刚才有个小偷在6栋偷东西被保安抓住了，已经送派出所了", "security", True),
     ],
 )
 def test_basic(text: str, category: str, handled: bool) -> None:
