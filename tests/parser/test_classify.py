@@ -254,6 +254,15 @@ def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> No
         ("排查了全部楼道，并无堆放杂物、飞线充电现象", "zero_report"),
         ("巡查了5栋，3单元没有灭火器", "basic"),
         ("俺们这片今儿个啥事儿没有，挺消停", "zero_report"),
+        ("地下室、锅炉房、车棚都看过了，未见异常", "zero_report"),
+        ("放学时段南门值守结束，秩序正常，未发现可疑人员", "zero_report"),
+        ("0", "zero_report"),
+        # dialects: Wu, Northwest, Southwest
+        ("阿拉今朝兜了一圈，么啥事体，一切太平", "zero_report"),
+        ("沙尘暴过后转了一圈，楼顶、广告牌、雨棚都看了，没麻达", "zero_report"),
+        ("今天我们这片都好，莫得啥子要报的", "zero_report"),
+        # some of those checked are not in order
+        ("今天10栋入户查燃气，没发现漏气的，有3户软管老化，已提醒他们尽快更换", "basic"),
     ],
 )
 def test_a_patrol_that_found_none_of_it(text: str, kind: str) -> None:
