@@ -560,6 +560,8 @@ class Classifier:
                 # Staff announcing a drill or a talk to the residents (请大家准时参加) is a notice.
                 return self._search["broadcast"](body) is not None
         if role == "supervisor" or broadcast_mention:
+            if role in _STAFF and self._search["zero"](body) is not None:
+                return False  # @所有人 9号楼今日无情况: a zero report put to everyone
             # Supervisors broadcast and instruct staff; a forwarded concrete problem stays basic.
             return self._search["broadcast"](body) is not None or broadcast_mention
         return False

@@ -261,6 +261,18 @@ def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> No
         ("阿拉今朝兜了一圈，么啥事体，一切太平", "zero_report"),
         ("沙尘暴过后转了一圈，楼顶、广告牌、雨棚都看了，没麻达", "zero_report"),
         ("今天我们这片都好，莫得啥子要报的", "zero_report"),
+        ("楼道、电动车棚、消防栓都看过了，没发现问题", "zero_report"),
+        ("早晚两趟巡楼，啥情况没有", "zero_report"),
+        ("九棟今日巡樓完畢，無事發生 ✅", "zero_report"),
+        ("5栋 无", "zero_report"),
+        ("0报告", "zero_report"),
+        ("今日巡查OK，冇乜特別，報個零", "zero_report"),
+        ("报告网格长 今天三个单元都走了一遍 冇得么子事", "zero_report"),
+        ("ling bao gao~ jin tian yi qie zheng chang", "zero_report"),
+        ("@所有人 9号楼今日无情况", "zero_report"),
+        # nothing found but the work done on the round is a record of it
+        ("今天巡楼把8号楼三楼消防通道堆的旧沙发和纸壳子清走了，通道已经畅通", "basic"),
+        ("@所有人 明天上午停水，请提前储水", "other"),
         # some of those checked are not in order
         ("今天10栋入户查燃气，没发现漏气的，有3户软管老化，已提醒他们尽快更换", "basic"),
     ],
