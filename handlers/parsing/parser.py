@@ -19,8 +19,9 @@ from handlers.parsing.times import extract_times
 # Rules read at most this many characters: a 1 MB paste is classified by its start
 # (every real report fits), while PII masking still covers the whole text in one linear pass.
 CLASSIFY_CHARS = 2000
-# The items of a list report: 1.4栋消防通道畅通；2.6栋… or one item a line.
-_ITEMS = re.compile(r"[;\n]")
+# The items of a list report: 1.4栋消防通道畅通；2.6栋… or one item a line, or numbered on one
+# line (1. 3栋楼道畅通 2. 5栋消防栓完好 3. 10栋有住户飞线充电: a space, then "2." not "2.5").
+_ITEMS = re.compile(r"[;\n]|\s+(?=[0-9]{1,2}\s*[.、)](?![0-9]))")
 _OTHER = Classification("other")
 
 
@@ -89,7 +90,7 @@ class Parser:
                 if category is not None:
                     grade = self._grade(head, category)
         addr = extract_address(head)
-        if (";" in head or "\n" in head) and kind in ("major", "basic") and addr.building is not None:
+        if kind in ("major", "basic") and addr.building is not None and _ITEMS.search(head) is not None:
             addr = self._item_address(head, kind, role) or addr
         # One constructor call with every field: cheaper than filling in a default result.
         return ParseResult(

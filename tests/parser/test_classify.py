@@ -277,6 +277,7 @@ def test_negations_that_deny_and_negations_that_tell(text: str, kind: str) -> No
         ("刚才楼下过去好几辆消防车是去隔壁小区的，咱们这边没事，大家别慌", "other"),
         # some of those checked are not in order
         ("今天10栋入户查燃气，没发现漏气的，有3户软管老化，已提醒他们尽快更换", "basic"),
+        ("今天7号楼没事，8号楼1单元有户人家门口放了煤气罐，已经提醒了", "basic"),
     ],
 )
 def test_a_patrol_that_found_none_of_it(text: str, kind: str) -> None:

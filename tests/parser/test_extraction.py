@@ -284,6 +284,18 @@ def test_a_list_items_number_is_not_read_as_a_decimal() -> None:
     assert parse("体重2.5公斤，13栋的", role="resident").building == 13
 
 
+def test_items_numbered_on_one_line() -> None:
+    """1. … 2. … 3. … on one line are items as ;-separated ones are: the address is the item's
+    that reads as the whole, not the first one named."""
+    result = parse("1. 3栋楼道畅通 2. 5栋消防栓完好 3. 10栋有住户飞线充电，已劝导拆除", role="leader")
+    assert (result.kind, result.building, result.handled) == ("basic", 10, True)
+    major = parse(
+        "今日巡查情况：1.6号楼楼道灯已换好 2.垃圾桶已清运 3.巡到9号楼2单元401，人倒在门后叫不醒",
+        role="leader",
+    )
+    assert (major.kind, major.building) == ("major", 9)
+
+
 def test_a_room_read_digit_by_digit_after_the_unit() -> None:
     result = parse("五号楼三单元六零二家里的燃气报警器一直在响", role="resident")
     assert (result.building, result.unit, result.room) == (5, 3, "602")
