@@ -112,6 +112,7 @@ class Address:
 def _building(text: str) -> int | None:
     if _BUILDING_MARKS.search(text) is None:
         return _building_before_unit(text)
+    listed: int | None = None
     for match in _BUILDING.finditer(text):
         start = match.start()
         # 11月3号楼下… is a date followed by 楼下, not building 3.
@@ -122,8 +123,13 @@ def _building(text: str) -> int | None:
             continue
         value = cn_to_int(span)
         if value is not None and 0 < value < 1000:
+            if start > 0 and text[start - 1] == "、" and listed is None:
+                # 巡了12、13、14栋，13栋1单元电梯异响: the last of a list of buildings gone
+                # round; a building named on its own after it is where the matter is
+                listed = value
+                continue
             return value
-    return _building_before_unit(text)
+    return listed if listed is not None else _building_before_unit(text)
 
 
 def _building_before_unit(text: str) -> int | None:

@@ -122,6 +122,11 @@ def test_dates_times_and_grids_are_not_buildings(text: str) -> None:
     assert r.room is None
 
 
+def test_a_building_named_after_a_list_of_those_gone_round() -> None:
+    assert parse("巡了12、13、14栋，13栋1单元电梯异响，已报修", role="member").building == 13
+    assert parse("12、13、14栋都巡了，正常", role="member").building == 14
+
+
 def test_a_count_of_buildings_is_no_building() -> None:
     assert parse("两栋楼中间那条路的路灯全黑了").building is None
     assert parse("二栋楼下有人吵架").building == 2
