@@ -75,9 +75,9 @@ def _parse_corpora(native: bool) -> tuple[bool, list[str]]:
     for corpus in CORPORA:
         for line in corpus.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
-            lines.append(
-                json.dumps({k: item[k] for k in ("text", "chat", "role") if k in item}, ensure_ascii=False)
-            )
+            fields = {k: item[k] for k in ("text", "chat", "role") if k in item}
+            # one message time for both runs: a stretch (三日内) is counted from it to the minute
+            lines.append(json.dumps({**fields, "at": "2026-11-23T10:00:00+08:00"}, ensure_ascii=False))
     script = (
         "import sys, handlers.parsing as p; from bot.cli import main; "
         "print(int(p.NATIVE), file=sys.stderr); sys.argv = ['gridbot', 'parse']; main()"
