@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import zhconv_rs
 
+from handlers.parsing.numerals import CN_NUM_CHARS
+
 # Lone surrogates (from broken UTF-16 upstream) would make zhconv-rs raise.
 # (escaped for `re`, not in the literal: a compiled build cannot hold lone surrogates)
 _SURROGATE_CHARS = r"\ud800-\udfff"
@@ -52,7 +54,7 @@ _COMPAT_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_COMP
 _FINANCIAL_DIGITS = str.maketrans("壹贰叁肆伍陆柒捌玖拾佰仟", "一二三四五六七八九十百千")
 _FINANCIAL_CHAR = re.compile("[壹贰叁肆伍陆柒捌玖拾佰仟]")
 _FINANCIAL_NUMERAL = re.compile(
-    "(?<![收队大])[零〇一二三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟]+(?=号楼|号|栋|幢|单元|楼|层|室)"
+    f"(?<![收队大])[{CN_NUM_CHARS}壹贰叁肆伍陆柒捌玖拾佰仟]+(?=号楼|号|栋|幢|单元|楼|层|室)"
 )
 
 
