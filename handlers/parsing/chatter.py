@@ -35,7 +35,9 @@ _NOT_WORDS = re.compile(r"[^\w?!]+|_")
 _NUMERAL_CHARS = "0123456789〇零一二三四五六七八九十两"
 _NUMERALS = str.maketrans(dict.fromkeys(_NUMERAL_CHARS, "0"))
 _NUMBER = re.compile("00+")
-_NO_PAIRS: dict[str, complex] = {}  # the followers of a character that begins no stored pair
+# the followers of a character that begins no stored pair
+_NO_PAIRS: dict[str, tuple[float, float]] = {}
+_Entry = tuple[float, float, dict[str, tuple[float, float]], str, bool]
 
 
 def words(text: str) -> str:
@@ -118,23 +120,24 @@ class Opinions:
         self.alarm = alarm
         none = ChatterModel({}, 0.0, 0.0, math.inf)  # a model that is absent says nothing
         first, second = chatter or none, alarm or none
-        # Both weights of a feature in one complex number (chatter + alarm·i): one addition sums
-        # both. The walk is bound by cache misses, not instructions, so the features are kept
-        # per character: its weight and the weights of the pairs it begins (by the pair's second
+        # Both weights of a feature in one entry (chatter, alarm): one look-up gives both. The
+        # walk is bound by cache misses, not instructions, so the features are kept per
+        # character: its weights and the weights of the pairs it begins (by the pair's second
         # character). A character is then one look-up among a few thousand and its pair one among
         # that character's followers, where a table of all 50,000 features took two look-ups that
-        # missed the cache and a new two-character string per character. The ROLE= features
-        # have their own table.
-        self._unseen = complex(first.unseen, second.unseen)
-        self._bias = complex(first.bias, second.bias)
-        self._chars: dict[str, tuple[complex, dict[str, complex]]] = {}
-        self._others: dict[str, complex] = {}
-        pairs: dict[str, dict[str, complex]] = {}
-        singles: dict[str, complex] = {}
+        # missed the cache and a new two-character string per character. The weights are summed
+        # as two floats, which the compiled build keeps unboxed (a complex sum made a new object
+        # at every step). The ROLE= features have their own table.
+        self._unseen: tuple[float, float] = (first.unseen, second.unseen)
+        self._bias: tuple[float, float] = (first.bias, second.bias)
+        # character -> (chatter weight, alarm weight, the pairs it begins, how the pairs name it,
+        # whether it is a numeral)
+        self._chars: dict[str, _Entry] = {}
+        self._others: dict[str, tuple[float, float]] = {}
+        pairs: dict[str, dict[str, tuple[float, float]]] = {}
+        singles: dict[str, tuple[float, float]] = {}
         for feature in first.weights.keys() | second.weights.keys():
-            weight = complex(
-                first.weights.get(feature, first.unseen), second.weights.get(feature, second.unseen)
-            )
+            weight = (first.weights.get(feature, first.unseen), second.weights.get(feature, second.unseen))
             if weight == self._unseen:  # what an unseen feature weighs in both need not be stored
                 continue
             if len(feature) == 1:
@@ -144,35 +147,56 @@ class Opinions:
             else:
                 self._others[feature] = weight
         for char in singles.keys() | pairs.keys():
-            self._chars[char] = (singles.get(char, self._unseen), pairs.get(char, _NO_PAIRS))
+            single = singles.get(char, self._unseen)
+            self._chars[char] = (single[0], single[1], pairs.get(char, _NO_PAIRS), char, False)
+        # Every numeral reads as 0 (`words`): its entry is 0's, marked as a numeral.
+        zero = self._chars.get("0", (*self._unseen, _NO_PAIRS, "0", True))
+        for char in _NUMERAL_CHARS:
+            self._chars[char] = (zero[0], zero[1], zero[2], "0", True)
 
     def scores(self, text: str, role: str | None) -> tuple[float, float]:
         """(chatter score, alarm score) of `text`: the sums of each model's weights of
         `features(text, role)`, walked in place (no list, no rewritten copy of the text)."""
         chars = self._chars
-        unseen = self._unseen
-        total = self._others.get(f"ROLE={role}", unseen) + self._bias
+        unseen_chat, unseen_alarm = unseen = self._unseen
+        role_chat, role_alarm = self._others.get(f"ROLE={role}", unseen)
+        chat = role_chat + self._bias[0]
+        alarm = role_alarm + self._bias[1]
         # the pairs the previous character begins; None before the first character
-        followers: dict[str, complex] | None = None
+        followers: dict[str, tuple[float, float]] | None = None
         in_number = False
         kept = 0
         for char in text[: FEATURE_CHARS * 2]:
-            if not (char.isalnum() or char == "?" or char == "!"):
-                continue  # what `words` drops (\w is alphanumeric or _)
-            numeral = char in _NUMERAL_CHARS
-            if numeral and in_number:
-                continue  # a number is read as its first numeral, any of which reads as 0
-            in_number = numeral
-            if numeral:
-                char = "0"  # as `words` writes every numeral, so the table holds one spelling
+            # One look-up answers most characters: the table holds every character the models
+            # know and every numeral; only the others need asking whether they are words.
+            entry = chars.get(char)
+            if entry is None:
+                if not (char.isalnum() or char == "?" or char == "!"):
+                    continue  # what `words` drops (\w is alphanumeric or _)
+                in_number = False
+                chat += unseen_chat
+                alarm += unseen_alarm
+            else:
+                if entry[4]:
+                    if in_number:
+                        continue  # a number is read as its first numeral, any of which reads as 0
+                    in_number = True
+                else:
+                    in_number = False
+                chat += entry[0]
+                alarm += entry[1]
             # The character, then the pair it ends: the order of `features`, so the sums are
             # the same to the last bit.
-            entry = chars.get(char)
-            total += unseen if entry is None else entry[0]
             if followers is not None:
-                total += followers.get(char, unseen)
-            followers = _NO_PAIRS if entry is None else entry[1]
+                pair = followers.get(char if entry is None else entry[3])
+                if pair is None:
+                    chat += unseen_chat
+                    alarm += unseen_alarm
+                else:
+                    chat += pair[0]
+                    alarm += pair[1]
+            followers = _NO_PAIRS if entry is None else entry[2]
             kept += 1
             if kept == FEATURE_CHARS:
                 break
-        return total.real, total.imag
+        return chat, alarm
