@@ -27,6 +27,7 @@ import ahocorasick_rs
 
 from handlers.parsing.lexicon import CategorySet, Lexicon, Search
 from handlers.parsing.result import Kind
+from handlers.parsing.scan import Scanner
 
 _DELIMS = re.compile(r"[,。;!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
@@ -216,6 +217,8 @@ class _Cues:
         cues: dict[str, re.Pattern[str] | None],
         searchers: dict[str, Callable[[str], re.Match[str] | None]],
         needs: dict[str, frozenset[str]],
+        majors: CategorySet,
+        basics: CategorySet,
     ) -> None:
         def get(name: str) -> re.Pattern[str]:
             regex = cues.get(name)
@@ -224,12 +227,16 @@ class _Cues:
         self._regexes = {name: get(name) for name in cues}
         self.has_after = cues.get("hypothetical_after") is not None
         gate_texts = sorted(set().union(*needs.values()))
-        number = {text: index for index, text in enumerate(gate_texts)}
-        self._gate = ahocorasick_rs.AhoCorasick(gate_texts) if gate_texts else None
-        self._needs = {name: frozenset(number[text] for text in needed) for name, needed in needs.items()}
-        # the last text the gate read and the indexes of the texts found in it (one tuple, so
-        # that a reader never sees the text of one call with the findings of another)
-        self._seen: tuple[str, set[int]] = ("", set())
+        # One bit per gated list (about 35: a machine word, so no set is built or probed per
+        # message). Each gate text carries the bits of the lists that need it; a text's bits
+        # together say which lists can match it. The texts are looked for in the same pass as
+        # the keywords' (scan.py).
+        self._bit = {name: 1 << index for index, name in enumerate(sorted(needs))}
+        lists_of: dict[str, int] = dict.fromkeys(gate_texts, 0)
+        for name, needed in needs.items():
+            for text in needed:
+                lists_of[text] |= self._bit[name]
+        self.scanner = Scanner(majors, basics, gate_texts, [lists_of[text] for text in gate_texts])
         self.search: dict[str, Callable[[str], re.Match[str] | None]] = {
             name: searchers.get(name) or get(name).search
             for name in (
@@ -268,19 +275,17 @@ class _Cues:
             )
         }
         for name, search in self.search.items():
-            if name in self._needs:
+            if name in self._bit:
                 self.search[name] = self._gated(name, search)
 
     def absent(self, name: str, text: str) -> bool:
         """True when `text` holds none of the texts every match of list `name` needs."""
-        needs = self._needs.get(name)
-        if needs is None or self._gate is None:
-            return False
-        seen = self._seen
-        if seen[0] is not text:  # (the text is held in `_seen`: its id cannot be reused)
-            found = self._gate.find_matches_as_indexes(text, overlapping=True)
-            seen = self._seen = (text, {index for index, _start, _end in found})
-        return seen[1].isdisjoint(needs)
+        bit = self._bit.get(name, 0)
+        return bit != 0 and not self._lists(text) & bit
+
+    def _lists(self, text: str) -> int:
+        """The bits of the lists that can match `text` (all of them without a gate)."""
+        return self.scanner.cue_lists(text)
 
     def iter(self, name: str, text: str) -> Iterator[re.Match[str]]:
         """Every match of list `name` in `text`, left to right."""
@@ -290,8 +295,10 @@ class _Cues:
         return regex.finditer(text)
 
     def _gated(self, name: str, search: Search) -> Search:
+        bit = self._bit[name]
+
         def gated(text: str) -> re.Match[str] | None:
-            return None if self.absent(name, text) else search(text)
+            return None if not self._lists(text) & bit else search(text)
 
         return gated
 
@@ -299,7 +306,10 @@ class _Cues:
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cues = _Cues(lexicon.cues, lexicon.cue_search, lexicon.cue_needs)
+        self._cues = _Cues(
+            lexicon.cues, lexicon.cue_search, lexicon.cue_needs, lexicon.majors, lexicon.basics
+        )
+        self._scan = self._cues.scanner
         self._search = self._cues.search
         for _winner, _loser, cue, _roles in lexicon.basics.prefer:
             if cue not in self._search:  # a typo would silently never match
@@ -322,7 +332,7 @@ class Classifier:
         self, cats: CategorySet, text: str, scope: _Scope, major: bool, skip: set[int]
     ) -> dict[str, int]:
         scores: dict[str, int] = {}
-        hits = cats.matches(text)
+        hits = self._scan.matches(cats, text)
         if not hits:
             return scores
         cue_ends: list[int] | None = None
@@ -456,7 +466,7 @@ class Classifier:
             return None
         majors = self._lex.majors
         scores = self._scores(majors, body, scope, True, set())
-        if not scores and majors.matches(body):
+        if not scores and self._scan.matches(majors, body):
             return None
         return self._best(scores, majors)[0] or "other"
 
