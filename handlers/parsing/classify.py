@@ -27,7 +27,6 @@ import ahocorasick_rs
 
 from handlers.parsing.lexicon import CategorySet, Lexicon, Search
 from handlers.parsing.result import Kind
-from handlers.parsing.scan import Scanner
 
 _DELIMS = re.compile(r"[,。;!?\n]")
 # WeChat emoji codes ([强], [捂脸]) and media placeholders ([图片], [视频]) carry no report.
@@ -217,8 +216,6 @@ class _Cues:
         cues: dict[str, re.Pattern[str] | None],
         searchers: dict[str, Callable[[str], re.Match[str] | None]],
         needs: dict[str, frozenset[str]],
-        majors: CategorySet,
-        basics: CategorySet,
     ) -> None:
         def get(name: str) -> re.Pattern[str]:
             regex = cues.get(name)
@@ -227,16 +224,19 @@ class _Cues:
         self._regexes = {name: get(name) for name in cues}
         self.has_after = cues.get("hypothetical_after") is not None
         gate_texts = sorted(set().union(*needs.values()))
+        self._gate = ahocorasick_rs.AhoCorasick(gate_texts) if gate_texts else None
         # One bit per gated list (about 35: a machine word, so no set is built or probed per
         # message). Each gate text carries the bits of the lists that need it; a text's bits
-        # together say which lists can match it. The texts are looked for in the same pass as
-        # the keywords' (scan.py).
+        # together say which lists can match it.
         self._bit = {name: 1 << index for index, name in enumerate(sorted(needs))}
         lists_of: dict[str, int] = dict.fromkeys(gate_texts, 0)
         for name, needed in needs.items():
             for text in needed:
                 lists_of[text] |= self._bit[name]
-        self.scanner = Scanner(majors, basics, gate_texts, [lists_of[text] for text in gate_texts])
+        self._text_bits = [lists_of[text] for text in gate_texts]
+        # the last text the gate read and the bits of the lists that can match it (one tuple,
+        # so that a reader never sees the text of one call with the findings of another)
+        self._seen: tuple[str, int] = ("", 0)
         self.search: dict[str, Callable[[str], re.Match[str] | None]] = {
             name: searchers.get(name) or get(name).search
             for name in (
@@ -285,7 +285,17 @@ class _Cues:
 
     def _lists(self, text: str) -> int:
         """The bits of the lists that can match `text` (all of them without a gate)."""
-        return self.scanner.cue_lists(text)
+        seen = self._seen
+        if seen[0] is text:  # (the text is held in `_seen`: its id cannot be reused)
+            return seen[1]
+        if self._gate is None:
+            return -1
+        lists = 0
+        text_bits = self._text_bits
+        for index, _start, _end in self._gate.find_matches_as_indexes(text, overlapping=True):
+            lists |= text_bits[index]
+        self._seen = (text, lists)
+        return lists
 
     def iter(self, name: str, text: str) -> Iterator[re.Match[str]]:
         """Every match of list `name` in `text`, left to right."""
@@ -306,10 +316,7 @@ class _Cues:
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
-        self._cues = _Cues(
-            lexicon.cues, lexicon.cue_search, lexicon.cue_needs, lexicon.majors, lexicon.basics
-        )
-        self._scan = self._cues.scanner
+        self._cues = _Cues(lexicon.cues, lexicon.cue_search, lexicon.cue_needs)
         self._search = self._cues.search
         for _winner, _loser, cue, _roles in lexicon.basics.prefer:
             if cue not in self._search:  # a typo would silently never match
@@ -332,7 +339,7 @@ class Classifier:
         self, cats: CategorySet, text: str, scope: _Scope, major: bool, skip: set[int]
     ) -> dict[str, int]:
         scores: dict[str, int] = {}
-        hits = self._scan.matches(cats, text)
+        hits = cats.matches(text)
         if not hits:
             return scores
         cue_ends: list[int] | None = None
@@ -466,7 +473,7 @@ class Classifier:
             return None
         majors = self._lex.majors
         scores = self._scores(majors, body, scope, True, set())
-        if not scores and self._scan.matches(majors, body):
+        if not scores and majors.matches(body):
             return None
         return self._best(scores, majors)[0] or "other"
 

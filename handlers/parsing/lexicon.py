@@ -41,7 +41,7 @@ from handlers.parsing.firstchars import (
 
 Suppress = tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]  # (when, unless)
 Prefer = tuple[str, str, str, frozenset["str | None"]]  # (winner, loser, cue list, roles)
-_START = itemgetter(1)  # of a (key index, start) hit
+_START = itemgetter(1)  # of an (index, start, end) hit
 
 
 def default_lexicon_dir() -> Path:
@@ -169,26 +169,17 @@ class CategorySet:
             if self.regex is None:
                 return []
             return [(m.start(), m) for m in self.regex.finditer(text)]
+        out: list[tuple[int, re.Match[str]]] = []
         present: set[int] | None = None
         if self.gate is not None:
             texts = self.gate.find_matches_as_indexes(text, overlapping=True)
             present = {index for index, _start, _end in texts}
-        found = automaton.find_matches_as_indexes(text, overlapping=True)
-        return self.matches_found(text, present, [(key, start) for key, start, _end in found])
-
-    def matches_found(
-        self, text: str, present: set[int] | None, found_keys: list[tuple[int, int]]
-    ) -> list[tuple[int, re.Match[str]]]:
-        """`matches`, given what the native passes found in `text`: the indexes of the
-        `gate_texts` there (None without a gate) and every (key index, start) of `automaton`
-        (scan.py finds both for several lists in one pass)."""
-        out: list[tuple[int, re.Match[str]]] = []
-        if present is not None:
             needs = self.gate_needs
             if needs is not None and present.isdisjoint(needs):
                 return out
         # Every start of a possible match, found in one native pass. A key is the start character
         # plus, where that set is bounded, the second: most candidates never reach Python.
+        found_keys = automaton.find_matches_as_indexes(text, overlapping=True)
         if not found_keys:
             return out
         # Keys of one and two characters ending at the same place come out in either order.
@@ -197,7 +188,7 @@ class CategorySet:
         regexes = self.key_regexes
         key_needs = self.key_needs
         pos = 0
-        for key, start in found_keys:
+        for key, start, _end in found_keys:
             if start < pos:
                 continue  # inside the previous match: matches do not overlap, as in finditer
             if present is not None:
