@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,3 +65,26 @@ def test_an_unopenable_file_leaves_the_thread_harmless(tmp_path: Path) -> None:
     time.sleep(0.1)
     checkpointer.stop()
     assert not checkpointer.alive and checkpointer.last is None
+
+
+def test_rounds_come_often_while_the_log_is_near_the_writers_backstop(tmp_path: Path) -> None:
+    """Near the backstop the thread rounds every NEAR_INTERVAL_S, so the writer's own checkpoint
+    finds little left to copy; further from it, every `interval`."""
+    path = tmp_path / "g.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("PRAGMA wal_autocheckpoint=0")  # the log keeps its frames: no writer rewinds it
+        writer.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)")
+        writer.executemany("INSERT INTO filler (body) VALUES (?)", [("格" * 500,)] * 200)
+        rounds = {}
+        for near_backstop in (100, 10**9):  # the log holds some 200-400 frames
+            checkpointer = Checkpointer(path, interval=0.25, near_backstop=near_backstop).start()
+            time.sleep(0.6)
+            checkpointer.stop()
+            assert checkpointer.last is not None and 100 <= checkpointer.last[1] < 10**9
+            rounds[near_backstop] = checkpointer.rounds
+    finally:
+        writer.close()
+    assert rounds[100] >= 20, rounds  # every 5 ms (plus the round itself), not every 0.25 s
+    assert rounds[10**9] <= 4, rounds
