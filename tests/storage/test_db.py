@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
 
+import storage.db as storage_db
 from storage.db import describe_url, make_engine, resolve_url, session_factory
 from storage.migrate import upgrade
 from storage.models import Community, GridRole, InboundMessage
+from tests.conftest import _PgServer, _require_pg
 
 
 @pytest.fixture
@@ -96,8 +100,60 @@ def test_sqlite_rollback_undoes_ddl(sqlite_engine: Engine) -> None:
 def test_postgres_engine_settings() -> None:
     engine = make_engine("postgresql://u:p@127.0.0.1:1/none")  # no connection is made here
     assert engine.dialect.driver == "psycopg"
-    assert engine.pool._pre_ping
+    assert not engine.pool._pre_ping  # storage.db pings only connections that sat idle
     engine.dispose()
+
+
+@pytest.fixture
+def pg_url(_pg_server: _PgServer) -> Iterator[str]:
+    _require_pg(_pg_server)
+    url = _pg_server.create_database()
+    yield url
+    _pg_server.drop_database(url)
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = make_engine(url)
+    with admin.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar_one()
+    admin.dispose()
+    time.sleep(0.1)  # the backend is gone; the pooled connection does not know it yet
+
+
+def test_a_postgres_connection_lost_while_idle_is_replaced_unnoticed(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_db, "PING_IDLE_S", 0.05)
+    engine = make_engine(pg_url)
+    try:
+        lost = _backend_pid(engine)
+        _terminate(pg_url, lost)  # as a firewall or a server restart in a quiet hour
+        assert _backend_pid(engine) != lost  # the checkout's ping found it dead: a new one, no error
+    finally:
+        engine.dispose()
+
+
+def test_a_postgres_connection_in_steady_use_is_not_pinged(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_db, "PING_IDLE_S", 60.0)
+    engine = make_engine(pg_url)
+    try:
+        lost = _backend_pid(engine)
+        _terminate(pg_url, lost)
+        # No round trip before use: the statement meets the dead connection, and SQLAlchemy
+        # empties the pool (the service retries such a batch); the next checkout connects anew.
+        with pytest.raises(DBAPIError) as failed:
+            _backend_pid(engine)
+        assert failed.value.connection_invalidated
+        assert _backend_pid(engine) != lost
+    finally:
+        engine.dispose()
 
 
 def test_session_factory_keeps_objects_readable(engine: Engine) -> None:
