@@ -112,8 +112,11 @@ class Pipeline:
             with self.session_factory() as session:
                 store = Store(session, self.cache, deferred=True)
                 keys = [(e.account, e.message_id) for e in events]
-                seen = store.open_batch(keys)
                 store.expect_senders([e.sender_id for e in events])
+                # The repeat check's window (handlers.tickets) back from the batch's first message.
+                seen = store.open_batch(
+                    keys, requests_since=min(e.at for e in events) - tickets.REPEAT_WINDOW
+                )
                 outcomes = []
                 for event in events:
                     key = (event.account, event.message_id)

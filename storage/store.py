@@ -296,6 +296,15 @@ class _OpenRequests:
         return cast(datetime, self.convert(value))
 
 
+def _open_requests_from(
+    since: datetime, prepared: fastsql.Prepared, rows: Iterable[Sequence[Any]]
+) -> _OpenRequests:
+    found = _OpenRequests(since, convert=prepared.results[3])
+    for ticket_id, reporter_id, masked_text, created_at in rows:
+        found.add(reporter_id, masked_text, ticket_id, created_at)
+    return found
+
+
 _DEFER_POSTGRESQL = "SET CONSTRAINTS ALL DEFERRED"  # the deferrable ones: migration 0003
 _RESERVE_INBOUND_POSTGRESQL = (
     "SELECT nextval(pg_get_serial_sequence('inboundmessage', 'id')) FROM generate_series(1, %s)"
@@ -551,7 +560,9 @@ class Store:
             seen.update((account, platform_id) for (platform_id,) in rows)
         return seen
 
-    def open_batch(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    def open_batch(
+        self, keys: Sequence[tuple[str, str]], requests_since: datetime | None = None
+    ) -> set[tuple[str, str]]:
         """Start a deferred batch of messages: which of `keys` are recorded already
         (`inbound_seen`), foreign keys deferred (`defer_foreign_keys`) and ids reserved for the
         new ones (`reserve_inbound_ids`).
@@ -560,7 +571,9 @@ class Store:
         transaction's BEGIN: one round trip instead of four. At 2,000 msg/s the loop takes
         batches of a handful of messages, and those four were a fifth of such a batch's time. Ids
         are reserved for every key, as the reservation cannot wait for the answer: a duplicate's
-        id stays unused, a gap in the sequence that nothing reads."""
+        id stays unused, a gap in the sequence that nothing reads. Given `requests_since` (and the
+        senders, `expect_senders`), the senders' open requests since then go in the same pipeline,
+        for `same_open_request`: nearly every batch asks, and it was a round trip of its own."""
         connection = self._connection()
         if connection.dialect.name != "postgresql":
             seen = self.inbound_seen(keys)
@@ -569,6 +582,7 @@ class Store:
             return seen
         raw = fastsql.driver(connection)
         unique = set(keys)
+        since = requests_since - REQUESTS_SLACK if requests_since is not None and self._senders else None
         with raw.pipeline():  # results can be read once it has synced, after the block
             raw.execute(_DEFER_POSTGRESQL)
             probes = [
@@ -576,6 +590,11 @@ class Store:
                 for account, ids in _by_account(unique).items()
             ]
             reserved = raw.execute(_RESERVE_INBOUND_POSTGRESQL, (len(unique),))
+            if since is not None:
+                prepared, values = self._open_requests_query(connection, since)
+                requests = raw.execute(prepared.sql, prepared.bind(values))
+        if since is not None:
+            self._requests = _open_requests_from(since, prepared, requests.fetchall())
         self._fk_deferred = True
         self._take_inbound_ids([int(i) for (i,) in reserved.fetchall()])
         return {(account, platform_id) for account, cursor in probes for (platform_id,) in cursor.fetchall()}
@@ -974,15 +993,18 @@ class Store:
 
     def _load_open_requests(self, since: datetime) -> _OpenRequests:
         """Open tickets opened since `since` by the batch's senders, in one query."""
-        senders = sorted(self._senders)
         connection = self._connection()
+        prepared, values = self._open_requests_query(connection, since)
+        return _open_requests_from(since, prepared, fastsql.execute(connection, prepared, values))
+
+    def _open_requests_query(
+        self, connection: Connection, since: datetime
+    ) -> tuple[fastsql.Prepared, dict[str, Any]]:
+        senders = sorted(self._senders)
         prepared = fastsql.prepare(_open_requests_stmt(len(senders)), connection)
         values: dict[str, Any] = {f"c{i}": contact for i, contact in enumerate(senders)}
         values["since"] = since
-        found = _OpenRequests(since, convert=prepared.results[3])
-        for ticket_id, reporter_id, masked_text, created_at in fastsql.execute(connection, prepared, values):
-            found.add(reporter_id, masked_text, ticket_id, created_at)
-        return found
+        return prepared, values
 
     def open_tickets_of(self, person_id: int) -> list[Ticket]:
         stmt = select(Ticket).where(

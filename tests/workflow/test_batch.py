@@ -140,6 +140,27 @@ async def test_duplicate_inside_a_batch_is_processed_once(chat: Chat) -> None:
     assert len(chat.outbox("ticket_opened")) == 1
 
 
+async def test_a_repeat_in_a_later_batch_finds_the_open_ticket(chat: Chat) -> None:
+    """The repeat check of a batch asks the senders' open requests once (on PostgreSQL in the
+    round trip that opens the batch): a repeat there, with no ticket changed before it in its
+    batch, must still fold into the open ticket, and a request opened in the same batch too."""
+    text = "5号楼2单元楼道灯坏了，晚上黑乎乎的"
+    await chat.pipeline.handle_batch([chat.event(RESIDENT, text, GROUP), chat.event(LEADER, "收到", GROUP)])
+    chat.advance(minutes=5)
+    other = "6号楼门口的路灯不亮了"
+    outcomes = await chat.pipeline.handle_batch(
+        [
+            chat.event("王小明", "哈哈，谢谢网格长", GROUP),
+            chat.event(RESIDENT, text, GROUP),  # R1 again: folded
+            chat.event("王小明", other, GROUP),  # a new request: R2
+            chat.event("王小明", other, GROUP),  # and at once again: folded into R2
+        ]
+    )
+    assert [o.notes for o in outcomes][1:] == [["repeat of R1"], ["ticket R2"], ["repeat of R2"]]
+    with chat.session() as s:
+        assert len(list(s.exec(select(Ticket)))) == 2
+
+
 async def test_dedupe_in_a_batch_is_per_account(chat: Chat) -> None:
     """One bot account's platform id says nothing about another's: the batch asks per account
     (on PostgreSQL in the same round trip that opens it) and stores the second account's copy."""
