@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from handlers import commands, incidents, reports, tickets
@@ -136,7 +137,7 @@ class Pipeline:
             self.cache.clear()  # it may hold rows of the rolled-back transaction
             return [await self.handle_message(event) for event in events]
 
-    async def handle_message(self, event: MessageReceived) -> Outcome:
+    async def handle_message(self, event: MessageReceived, *, retried: bool = False) -> Outcome:
         event = storable(event)  # type: ignore[assignment]  # a MessageReceived stays one
         text = event.text[:MAX_STORED_CHARS]
         try:
@@ -149,6 +150,14 @@ class Pipeline:
                     session.commit()
                 return outcome
         except Exception as exc:  # a bug must not lose the message: keep it, marked, and move on
+            if not retried and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                # The pooled connection had died (a database restart since its last use; storage.db
+                # pings only idle ones). SQLAlchemy has emptied the pool: do it again on a new one,
+                # rather than keep the message as an error. (Still down: the retry cannot keep it
+                # either, and the error goes up to the service, which retries the batch.)
+                log.warning("database connection lost; message %s again on a new one", event.message_id)
+                self.cache.clear()  # it may hold rows of the rolled-back transaction
+                return await self.handle_message(event, retried=True)
             log.exception("failed to process message %s: %s", event.message_id, mask_pii(text[:200]))
             self.cache.clear()  # it may hold rows of the rolled-back transaction
             return self._keep_failed(event, text, exc)
