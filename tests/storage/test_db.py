@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,43 +118,44 @@ def _backend_pid(engine: Engine) -> int:
         return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
 
-def _terminate(url: str, pid: int) -> None:
-    admin = make_engine(url)
-    with admin.connect() as conn:
-        assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar_one()
-    admin.dispose()
-    time.sleep(0.1)  # the backend is gone; the pooled connection does not know it yet
+@contextmanager
+def _pooled_connection_killed(
+    url: str, monkeypatch: pytest.MonkeyPatch, ping_idle_s: float
+) -> Iterator[tuple[Engine, int]]:
+    """An engine whose one pooled connection's server session has just been terminated (as by a
+    firewall or a server restart), and that session's pid."""
+    monkeypatch.setattr(storage_db, "PING_IDLE_S", ping_idle_s)
+    engine = make_engine(url)
+    try:
+        lost = _backend_pid(engine)
+        admin = make_engine(url)
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({lost})").scalar_one()
+        admin.dispose()
+        time.sleep(0.1)  # the backend is gone; the pooled connection does not know it yet
+        yield engine, lost
+    finally:
+        engine.dispose()
 
 
 def test_a_postgres_connection_lost_while_idle_is_replaced_unnoticed(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(storage_db, "PING_IDLE_S", 0.05)
-    engine = make_engine(pg_url)
-    try:
-        lost = _backend_pid(engine)
-        _terminate(pg_url, lost)  # as a firewall or a server restart in a quiet hour
+    with _pooled_connection_killed(pg_url, monkeypatch, ping_idle_s=0.05) as (engine, lost):
         assert _backend_pid(engine) != lost  # the checkout's ping found it dead: a new one, no error
-    finally:
-        engine.dispose()
 
 
 def test_a_postgres_connection_in_steady_use_is_not_pinged(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(storage_db, "PING_IDLE_S", 60.0)
-    engine = make_engine(pg_url)
-    try:
-        lost = _backend_pid(engine)
-        _terminate(pg_url, lost)
-        # No round trip before use: the statement meets the dead connection, and SQLAlchemy
-        # empties the pool (the service retries such a batch); the next checkout connects anew.
+    with _pooled_connection_killed(pg_url, monkeypatch, ping_idle_s=60.0) as (engine, lost):
+        # No round trip before use: the statement meets the dead connection and SQLAlchemy
+        # empties the pool (the pipeline then does the message again: tests/workflow/
+        # test_connection_loss.py); the next checkout connects anew.
         with pytest.raises(DBAPIError) as failed:
             _backend_pid(engine)
         assert failed.value.connection_invalidated
         assert _backend_pid(engine) != lost
-    finally:
-        engine.dispose()
 
 
 def test_session_factory_keeps_objects_readable(engine: Engine) -> None:
