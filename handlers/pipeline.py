@@ -150,16 +150,15 @@ class Pipeline:
                     session.commit()
                 return outcome
         except Exception as exc:  # a bug must not lose the message: keep it, marked, and move on
+            self.cache.clear()  # it may hold rows of the rolled-back transaction
             if not retried and isinstance(exc, DBAPIError) and exc.connection_invalidated:
                 # The pooled connection had died (a database restart since its last use; storage.db
                 # pings only idle ones). SQLAlchemy has emptied the pool: do it again on a new one,
                 # rather than keep the message as an error. (Still down: the retry cannot keep it
                 # either, and the error goes up to the service, which retries the batch.)
                 log.warning("database connection lost; message %s again on a new one", event.message_id)
-                self.cache.clear()  # it may hold rows of the rolled-back transaction
                 return await self.handle_message(event, retried=True)
             log.exception("failed to process message %s: %s", event.message_id, mask_pii(text[:200]))
-            self.cache.clear()  # it may hold rows of the rolled-back transaction
             return self._keep_failed(event, text, exc)
 
     async def _process(self, store: Store, event: MessageReceived, text: str) -> Outcome:

@@ -28,9 +28,9 @@ from sqlmodel import Session
 from storage.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 ENV_DATABASE_URL = "GRIDBOT_DATABASE_URL"
-PING_IDLE_S = 1.0  # a PostgreSQL connection unused this long is pinged before use (see _ping_when_idle)
 ENV_DATA_DIR = "GRIDBOT_DATA_DIR"
 SQLITE_FILENAME = "gridbot.sqlite3"
+PING_IDLE_S = 1.0  # a PostgreSQL connection unused this long is pinged before use (see _ping_when_idle)
 
 # Applied on every new SQLite connection: these pragmas (except journal_mode) are per connection.
 # WAL lets the dashboard read while the bot writes; NORMAL is durable enough under WAL and much
@@ -118,8 +118,9 @@ def _ping_when_idle(engine: Engine) -> None:
     trip a batch, about 6% of the pipeline's time. A connection is lost while it is idle (a
     firewall's timeout, a server restart in a quiet hour), so that is when to ask. A connection in
     steady use that dies with the server fails on its next statement instead: SQLAlchemy sees the
-    disconnect and empties the pool, and the service retries the batch (bot/app.py), as it does
-    for any outage. A failed ping makes the pool reconnect (the documented DisconnectionError)."""
+    disconnect and empties the pool, the pipeline does that message again on a new connection
+    (`Pipeline.handle_message`), and the scheduler and the outbox sender retry as after any outage.
+    A failed ping makes the pool reconnect (the documented DisconnectionError)."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection: Any, record: Any) -> None:
