@@ -388,7 +388,9 @@ def test_chat_in_the_browser(gridbot: GridbotServer, browser: Any, artifacts: Pa
     chooser.value.set_files(png)
     image = page.get_by_test_id("my-message").get_by_test_id("message-image").last
     expect(image).to_have_attribute("src", re.compile(r"^/media/[0-9a-f]{64}\.png$"), timeout=15_000)
-    page.wait_for_function("img => img.complete && img.naturalWidth === 48", arg=image.element_handle())
+    # A locator, not an element handle: each new message re-renders the list, and a detached
+    # loading="lazy" image never loads, so a handle taken before a re-render waits forever.
+    expect(image).to_have_js_property("naturalWidth", 48, timeout=15_000)
     assert len(list((gridbot.data_dir / "images").glob("*.png"))) == 1
     page.screenshot(path=artifacts / "sim-04-image.png")
 
