@@ -41,6 +41,7 @@ from handlers.labels import LEVEL_NAMES
 from handlers.outbox import Mailer
 from handlers.policy import WorkflowPolicy
 from handlers.templates import Templates
+from storage.cache import MISSING, RosterCache
 from storage.models import MicroGrid, OutboxMessage, Person
 from storage.store import Store
 
@@ -118,6 +119,22 @@ def sender_of(store: Store, person: Person, grid: MicroGrid | None) -> Sender:
     # Every message asks this; the answer changes only with the roster, as its inputs do.
     role, levels = store.cached(("sender", person_id, grid_id), lambda: _role_in(store, person_id, grid_id))
     return Sender(person=person, role=role, is_admin=person.is_admin, supervisor_levels=levels)
+
+
+def cached_role(cache: RosterCache, event: MessageReceived) -> str | None:
+    """The sender's role in this group as the roster cache holds it; None if any of it is not
+    cached (a private chat, a new contact, a cold cache). A peek, never a load, so it reads and
+    writes nothing: the pipeline uses it to parse a batch ahead, and checks it against the role
+    that `sender_of` gives when the message's turn comes (a claim earlier in the batch may
+    change it)."""
+    if event.chat != ChatKind.GROUP or not event.room_id:
+        return None
+    grid = cache.peek(("room", event.room_id))
+    person = cache.peek(("contact", event.sender_id))
+    if not isinstance(grid, MicroGrid) or not isinstance(person, Person):
+        return None
+    known = cache.peek(("sender", person.id, grid.id))
+    return None if known is MISSING else str(known[0])
 
 
 def _role_in(store: Store, person_id: int, grid_id: int | None) -> tuple[str, tuple[int, ...]]:

@@ -47,6 +47,13 @@ class RosterCache:
         self._data[key] = value
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The cached value for `key`, or MISSING: never loads, for a look that must not touch the
+        database (and expired counts as missing)."""
+        if self._now() - self._born > self.ttl:
+            return MISSING
+        return self._data.get(key, MISSING)
+
     def put(self, key: Hashable, value: Any) -> None:
         """Cache a fact this process knows without asking (e.g. a person it just created)."""
         self._data[key] = value

@@ -219,6 +219,25 @@ async def test_claims_in_a_batch(roster_loaded: Engine) -> None:
     assert ["4 次" in t for t in fails] == [True, False] and "3 次" in fails[1]
 
 
+async def test_a_claim_changes_the_role_of_the_next_message_in_its_batch(roster_loaded: Engine) -> None:
+    """The batch is parsed ahead with the roles the roster cache holds: 张丽's contact is a
+    resident there when the batch starts, so her report after the claim must be parsed again,
+    as the leader's, not taken from the parse ahead."""
+    chat = Chat(roster_loaded, CODE_REQUIRED)
+    await chat.pipeline.handle_batch(
+        [as_contact(chat, "wx:real", LEADER, "大家好"), as_contact(chat, "wx:other", "王小明", "收到")]
+    )
+    chat.advance(minutes=1)
+    # Only staff report "nothing": from a resident these words are chat.
+    report = as_contact(chat, "wx:real", LEADER, "今天巡查一圈，都正常")
+    again = as_contact(chat, "wx:real", LEADER, report.text)
+    outcomes = await chat.pipeline.handle_batch(
+        [report, as_contact(chat, "wx:real", LEADER, f"#认领 {code_of(chat)}", topic=None), again]
+    )
+    assert [o.kind for o in outcomes] == ["other", "command", "zero_report"]
+    assert any("巡查零报告已记录" in o.text for o in outcomes[-1].outbound)
+
+
 async def test_already_bound_person(roster_loaded: Engine) -> None:
     chat = Chat(roster_loaded, CODE_REQUIRED)
     await chat.private(LEADER, f"#认领 {code_of(chat)}")

@@ -161,6 +161,36 @@ async def test_a_repeat_in_a_later_batch_finds_the_open_ticket(chat: Chat) -> No
         assert len(list(s.exec(select(Ticket)))) == 2
 
 
+async def test_a_batch_is_parsed_ahead_once_per_message(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Senders the roster cache knows: all of the batch parsed before the first handler runs
+    (the parser's tables stay in the CPU's caches), and no message parsed twice."""
+    await chat.pipeline.handle_batch([chat.event(who, "收到", GROUP) for who in (LEADER, RESIDENT)])
+    steps: list[str] = []
+    parser, dispatch = chat.pipeline.parser, chat.pipeline.router.dispatch
+
+    class Counting:
+        def parse(self, text: str, **kw: Any) -> Any:
+            steps.append("parse")
+            return parser.parse(text, **kw)
+
+    async def dispatching(ctx: MessageContext) -> Any:
+        steps.append("handle")
+        return await dispatch(ctx)
+
+    monkeypatch.setattr(chat.pipeline, "parser", Counting())
+    monkeypatch.setattr(chat.pipeline.router, "dispatch", dispatching)
+    chat.advance(minutes=1)
+    outcomes = await chat.pipeline.handle_batch(
+        [
+            chat.event(LEADER, "今天巡查一圈，都正常", GROUP),
+            chat.event(RESIDENT, "5号楼2单元楼道灯坏了", GROUP),
+            chat.event(RESIDENT, "谢谢", GROUP),
+        ]
+    )
+    assert [o.kind for o in outcomes] == ["zero_report", "basic", "other"]
+    assert steps == ["parse"] * 3 + ["handle"] * 3
+
+
 async def test_dedupe_in_a_batch_is_per_account(chat: Chat) -> None:
     """One bot account's platform id says nothing about another's: the batch asks per account
     (on PostgreSQL in the same round trip that opens it) and stores the second account's copy."""
