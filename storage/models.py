@@ -16,11 +16,13 @@ from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Index, Uniqu
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-# The last datetime bound for SQLite and its text, shared by every column's processor: one
-# message's rows (inbound, ticket, its event, outbox, patrol entry, points) mostly carry the
-# same `at` object. One tuple, replaced whole, so threads never see a value paired with another's
-# text.
-_last_sqlite_text: tuple[object, str] = (None, "")
+# Datetimes recently bound for SQLite and their texts, by object identity, shared by every
+# column's processor: a message's rows (inbound, ticket, its event, outbox, patrol entry, points)
+# mostly carry the same `at` object, and a batch binds them table by table, so one message's
+# time comes round once per table. The entry holds the datetime itself, so its id cannot be
+# reused while it is here; the memo is emptied when it reaches `_SQLITE_TEXT_MEMO` entries.
+_sqlite_texts: dict[int, tuple[datetime, str]] = {}
+_SQLITE_TEXT_MEMO = 512
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,18 +51,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite: the check, the shift to UTC and SQLAlchemy's storage format in one function
         # (the generic chain of two processors and a %-dict was a tenth of a message's binding).
         def to_sqlite(value: Any) -> str | None:
-            global _last_sqlite_text
             if value is None:
                 return None
-            seen, text = _last_sqlite_text
-            if value is seen:
-                return text
+            known = _sqlite_texts.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValueError(f"aware datetime required, got {value!r}")
             # "YYYY-MM-DD HH:MM:SS.ffffff", SQLAlchemy's SQLite format (always the microseconds):
             # the aware ISO form without its "+00:00", a quarter faster than formatting fields.
             text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-            _last_sqlite_text = (value, text)
+            if len(_sqlite_texts) >= _SQLITE_TEXT_MEMO:
+                _sqlite_texts.clear()
+            _sqlite_texts[id(value)] = (value, text)
             return text
 
         return to_sqlite

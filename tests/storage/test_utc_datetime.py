@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
+from storage import models
 from storage.models import UTCDateTime
 
 DIALECT = sqlite.dialect()
@@ -46,7 +47,7 @@ def test_none_passes() -> None:
 
 
 def test_repeated_and_interleaved_values_keep_their_own_text() -> None:
-    """The processor remembers the last value it converted: repeats and alternations of objects
+    """The processor remembers the values it converted: repeats and alternations of objects
     must still give each its own text."""
     assert FUSED is not None
     a = datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -56,3 +57,15 @@ def test_repeated_and_interleaved_values_keep_their_own_text() -> None:
     assert texts == [expected_a, expected_a, expected_b, expected_a, expected_b, expected_b]
     with pytest.raises(ValueError, match="aware datetime required"):
         FUSED(datetime(2026, 11, 23, 9, 0))  # a naive value right after a remembered one
+
+
+def test_the_memo_outlives_neither_its_bound_nor_its_objects() -> None:
+    """Past the memo's size it starts again; a value made after another was freed (the same
+    id, perhaps) gets its own text, not the freed one's."""
+    assert FUSED is not None
+    start = datetime(2026, 11, 23, tzinfo=UTC)
+    for minutes in range(3 * 512):
+        value = start + timedelta(minutes=minutes)
+        assert FUSED(value) == STORAGE(TYPE.process_bind_param(value, DIALECT))
+        del value  # the next one may take its place in memory
+    assert len(models._sqlite_texts) <= 512
