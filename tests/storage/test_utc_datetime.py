@@ -62,7 +62,7 @@ def test_repeated_and_interleaved_values_keep_their_own_text() -> None:
 def test_the_memo_outlives_neither_its_bound_nor_its_objects() -> None:
     """Past the memo's size it starts again; a value made after another was freed (the same
     id, perhaps) gets its own text, not the freed one's."""
-    assert FUSED is not None
+    assert FUSED is not None and STORAGE is not None
     start = datetime(2026, 11, 23, tzinfo=UTC)
     for minutes in range(3 * 512):
         value = start + timedelta(minutes=minutes)
