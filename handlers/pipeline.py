@@ -44,6 +44,10 @@ from storage.store import DeferredWriteConflict, Store
 log = logging.getLogger(__name__)
 
 MAX_STORED_CHARS = 100_000  # a 1 MB message is kept to this much; the parser reads less still
+# Longer messages are parsed in their turn, not ahead (Pipeline._parse_ahead): their results
+# hold the whole text twice, ~0.8 MB each at the stored maximum, and for them the parse's own
+# time, not the caches, is what counts.
+PARSE_AHEAD_MAX_CHARS = 2_000
 
 
 def default_router() -> Router:
@@ -151,12 +155,14 @@ class Pipeline:
         result is a function of text, chat, role and time alone."""
         ahead: dict[int, tuple[str, ParseResult]] = {}
         for i, event in enumerate(events):
-            if (event.account, event.message_id) in seen:
+            if (event.account, event.message_id) in seen or len(event.text) > PARSE_AHEAD_MAX_CHARS:
                 continue
             role = cached_role(self.cache, event)
             if role is not None:
-                text = event.text[:MAX_STORED_CHARS]
-                ahead[i] = (role, self.parser.parse(text, chat=str(event.chat), role=role, now=event.at))
+                ahead[i] = (
+                    role,
+                    self.parser.parse(event.text, chat=str(event.chat), role=role, now=event.at),
+                )
         return ahead
 
     async def handle_message(self, event: MessageReceived, *, retried: bool = False) -> Outcome:

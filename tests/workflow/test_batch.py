@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, select
 
 from handlers.context import MessageContext
 from handlers.events import InboundEvent, MessageRecalled, MessageReceived
-from handlers.pipeline import Outcome
+from handlers.pipeline import PARSE_AHEAD_MAX_CHARS, Outcome
 from storage.models import InboundMessage, OutboxMessage, Ticket
 from tests.workflow.harness import Chat, roster_loaded
 
@@ -185,10 +185,11 @@ async def test_a_batch_is_parsed_ahead_once_per_message(chat: Chat, monkeypatch:
             chat.event(LEADER, "今天巡查一圈，都正常", GROUP),
             chat.event(RESIDENT, "5号楼2单元楼道灯坏了", GROUP),
             chat.event(RESIDENT, "谢谢", GROUP),
+            chat.event(RESIDENT, "哈" * (PARSE_AHEAD_MAX_CHARS + 1), GROUP),  # in its turn: memory
         ]
     )
-    assert [o.kind for o in outcomes] == ["zero_report", "basic", "other"]
-    assert steps == ["parse"] * 3 + ["handle"] * 3
+    assert [o.kind for o in outcomes] == ["zero_report", "basic", "other", "other"]
+    assert steps == ["parse"] * 3 + ["handle"] * 3 + ["parse", "handle"]
 
 
 async def test_dedupe_in_a_batch_is_per_account(chat: Chat) -> None:
