@@ -43,7 +43,7 @@ from handlers.policy import WorkflowPolicy
 from handlers.templates import Templates
 from storage.cache import MISSING, RosterCache
 from storage.models import MicroGrid, OutboxMessage, Person
-from storage.store import Store
+from storage.store import Store, contact_key, room_key
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def sender_of(store: Store, person: Person, grid: MicroGrid | None) -> Sender:
     assert person_id is not None
     grid_id = grid.id if grid is not None else None
     # Every message asks this; the answer changes only with the roster, as its inputs do.
-    role, levels = store.cached(("sender", person_id, grid_id), lambda: _role_in(store, person_id, grid_id))
+    role, levels = store.cached(_sender_key(person_id, grid_id), lambda: _role_in(store, person_id, grid_id))
     return Sender(person=person, role=role, is_admin=person.is_admin, supervisor_levels=levels)
 
 
@@ -129,12 +129,17 @@ def cached_role(cache: RosterCache, event: MessageReceived) -> str | None:
     change it)."""
     if event.chat != ChatKind.GROUP or not event.room_id:
         return None
-    grid = cache.peek(("room", event.room_id))
-    person = cache.peek(("contact", event.sender_id))
+    grid = cache.peek(room_key(event.room_id))
+    person = cache.peek(contact_key(event.sender_id))
     if not isinstance(grid, MicroGrid) or not isinstance(person, Person):
         return None
-    known = cache.peek(("sender", person.id, grid.id))
+    known = cache.peek(_sender_key(person.id, grid.id))
     return None if known is MISSING else str(known[0])
+
+
+def _sender_key(person_id: int | None, grid_id: int | None) -> tuple[str, int | None, int | None]:
+    """The roster cache's key for a person's role in a grid (`sender_of`, `cached_role`)."""
+    return ("sender", person_id, grid_id)
 
 
 def _role_in(store: Store, person_id: int, grid_id: int | None) -> tuple[str, tuple[int, ...]]:

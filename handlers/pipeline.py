@@ -39,7 +39,7 @@ from handlers.parsing import Parser, ParseResult, mask_pii
 from handlers.photos import attach_photo
 from handlers.router import Router
 from storage.cache import RosterCache
-from storage.store import DeferredWriteConflict, Store
+from storage.store import DeferredWriteConflict, Store, contact_key
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +159,11 @@ class Pipeline:
                 continue
             role = cached_role(self.cache, event)
             if role is not None:
-                ahead[i] = (
-                    role,
-                    self.parser.parse(event.text, chat=str(event.chat), role=role, now=event.at),
-                )
+                ahead[i] = (role, self._parse(event, event.text, role))
         return ahead
+
+    def _parse(self, event: MessageReceived, text: str, role: str) -> ParseResult:
+        return self.parser.parse(text, chat=str(event.chat), role=role, now=event.at)
 
     async def handle_message(self, event: MessageReceived, *, retried: bool = False) -> Outcome:
         event = storable(event)  # type: ignore[assignment]  # a MessageReceived stays one
@@ -173,7 +173,7 @@ class Pipeline:
                 outcome = await self._process(Store(session, self.cache), event, text)
                 if outcome.duplicate:
                     session.rollback()  # anything resolving the sender wrote goes too: done before
-                    self.cache.forget(("contact", event.sender_id))  # a resident made just now
+                    self.cache.forget(contact_key(event.sender_id))  # a resident made just now
                 else:
                     session.commit()
                 return outcome
@@ -208,7 +208,7 @@ class Pipeline:
         if ahead is not None and ahead[0] == sender.role:
             parsed = ahead[1]
         else:
-            parsed = self.parser.parse(text, chat=str(event.chat), role=sender.role, now=event.at)
+            parsed = self._parse(event, text, sender.role)
         # One insert with everything known: the dedupe check and the record in one statement.
         inbound_id = store.insert_inbound(
             event,

@@ -231,6 +231,18 @@ _TICKET_COLUMNS = tuple(c.name for c in _table(Ticket).columns)
 _TICKET_MANAGER = sa_inspect(Ticket).class_manager  # builds Ticket objects as row loading does
 
 _PERSON = _table(Person)
+
+
+def contact_key(contact_id: str) -> tuple[str, str]:
+    """The roster cache's key for the person behind a chat contact (None cached: no one yet)."""
+    return ("contact", contact_id)
+
+
+def room_key(room_id: str) -> tuple[str, str]:
+    """The roster cache's key for the micro-grid a group chat is bound to."""
+    return ("room", room_id)
+
+
 _PERSON_BY_CONTACT = select(*_PERSON.columns).where(_PERSON.c.wechat_id == bindparam("contact", None))
 _PERSON_BOOLS = frozenset(c.name for c in _PERSON.columns if c.type.python_type is bool)
 
@@ -632,13 +644,13 @@ class Store:
     def grid_for_room(self, room_id: str | None, topic: str | None) -> MicroGrid | None:
         """The micro-grid a group chat belongs to: by its bound room id, else by topic (then bound)."""
         if self.cache is not None and room_id:
-            grid = self.cache.get(("room", room_id), lambda: self._grid_by_room_id(room_id))
+            grid = self.cache.get(room_key(room_id), lambda: self._grid_by_room_id(room_id))
             if grid is not None:
                 return grid
         grid = self._grid_for_room(room_id, topic)
         if grid is not None and room_id:
             self.session.flush()
-            self._forget(("room", room_id))  # a new binding: forget the negative look-up
+            self._forget(room_key(room_id))  # a new binding: forget the negative look-up
         return grid
 
     def _grid_by_room_id(self, room_id: str) -> MicroGrid | None:
@@ -694,7 +706,7 @@ class Store:
 
     def person_by_contact(self, contact_id: str) -> Person | None:
         if self.cache is not None:
-            return self.cache.get(("contact", contact_id), lambda: self._person_by_contact(contact_id, True))
+            return self.cache.get(contact_key(contact_id), lambda: self._person_by_contact(contact_id, True))
         return self._person_by_contact(contact_id, False)
 
     def _person_by_contact(self, contact_id: str, copy: bool) -> Person | None:
@@ -733,7 +745,7 @@ class Store:
     def bind_contact(self, person: Person, contact_id: str) -> None:
         person.wechat_id = contact_id
         self.add(person)
-        self._forget(("contact", contact_id))
+        self._forget(contact_key(contact_id))
         self._forget(("unbound names",))
 
     def ensure_resident(self, contact_id: str, display_name: str) -> Person:
@@ -754,11 +766,11 @@ class Store:
             # The row is what was just written: a detached copy of it, as the cache holds, spares
             # an ORM load (about half a millisecond); someone new holds no role anywhere either.
             created = Person(id=new_id, **values)
-            self.cache.put(("contact", contact_id), created)
+            self.cache.put(contact_key(contact_id), created)
             self.cache.put(("roles", new_id), [])
             self.cache.put(("supervisor", new_id), [])
             return created
-        self._forget(("contact", contact_id))
+        self._forget(contact_key(contact_id))
         found = (
             self._person_by_contact(contact_id, False) if new_id is None else self.session.get(Person, new_id)
         )
