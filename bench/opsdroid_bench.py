@@ -282,17 +282,21 @@ ROW = re.compile(
 )
 
 
-def parse_workflow_table(text: str) -> dict[tuple[str, str], Figures]:
-    """(backend, mode) -> figures, from bench/workflow_bench.py's printed table. Mode labels
-    are taken as printed ("serial", "saturated", "rate 5000/s")."""
-    rows: dict[tuple[str, str], Figures] = {}
+def parse_workflow_runs(text: str) -> dict[tuple[str, str], list[Figures]]:
+    """(backend, mode) -> figures of every run, in order (`workflow_bench.py --repeat`)."""
+    rows: dict[tuple[str, str], list[Figures]] = {}
     for line in text.splitlines():
         m = ROW.match(line.strip())
         if m:
-            rows[(m["backend"], m["mode"].strip())] = Figures(
-                float(m["rate"]), float(m["p50"]), float(m["p99"])
-            )
+            figures = Figures(float(m["rate"]), float(m["p50"]), float(m["p99"]))
+            rows.setdefault((m["backend"], m["mode"].strip()), []).append(figures)
     return rows
+
+
+def parse_workflow_table(text: str) -> dict[tuple[str, str], Figures]:
+    """(backend, mode) -> figures, from bench/workflow_bench.py's printed table (the last run of
+    each). Mode labels are taken as printed ("serial", "saturated", "rate 5000/s")."""
+    return {key: runs[-1] for key, runs in parse_workflow_runs(text).items()}
 
 
 def run_workflow(backend: str, n: int, modes: str) -> tuple[dict[tuple[str, str], Figures], str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.opsdroid_bench import compare, parse_workflow_table  # noqa: E402
+from bench.opsdroid_bench import compare, parse_workflow_runs, parse_workflow_table  # noqa: E402
 
 PARTS = ("parser", "workflow", "serve", "city", "opsdroid")
 
@@ -97,35 +98,63 @@ def parser_metrics(n: int) -> list[Metric]:
 
 
 TARGETS = {"sqlite": (5000.0, 10.0), "postgres": (2000.0, 20.0)}
+# Rate runs per backend: the bar is about every run, and one run's p99 moves with the host.
+RATE_RUNS = 5
+RELIABILITY = re.compile(
+    r"^(?P<backend>sqlite|postgres) (?P<mode>rate \S+): (?P<met>\d+) of (?P<runs>\d+) runs met", re.M
+)
 
 
-def workflow_metrics(n: int) -> list[Metric]:
-    out = run(
-        "workflow_bench.py", "--backend", "both", "--messages", str(n), "--modes", "serial,saturated,rate"
+def workflow_metrics(n: int, rate_runs: int = RATE_RUNS) -> list[Metric]:
+    """Serial and saturated once; the rate mode `rate_runs` times, reported as the median run's
+    figures and how many runs met the bar."""
+    once = parse_workflow_table(
+        run("workflow_bench.py", "--backend", "both", "--messages", str(n), "--modes", "serial,saturated")
     )
-    table = parse_workflow_table(out)
+    rated = run(
+        "workflow_bench.py",
+        "--backend",
+        "both",
+        "--messages",
+        str(n),
+        "--modes",
+        "rate",
+        "--repeat",
+        str(rate_runs),
+    )
+    runs = parse_workflow_runs(rated)
+    reliable = {m["backend"]: (int(m["met"]), int(m["runs"])) for m in RELIABILITY.finditer(rated)}
     metrics = []
     for backend, (rate, p99) in TARGETS.items():
-        for (b, mode), fig in table.items():
-            if b != backend:
-                continue
-            if mode.startswith("rate"):
-                metrics.append(
-                    metric(
-                        f"pipeline {backend} {mode} msg/s",
-                        fig.msg_per_s,
-                        "msg/s",
-                        f"≥ {rate:,.0f}",
-                        at_least(rate * 0.98),
-                    )
-                )
-                metrics.append(
-                    metric(f"pipeline {backend} {mode} p99", fig.p99_ms, "ms", f"≤ {p99:.0f}", at_most(p99))
-                )
-            else:
+        for (b, mode), fig in once.items():
+            if b == backend:
                 metrics.append(metric(f"pipeline {backend} {mode} msg/s", fig.msg_per_s, "msg/s"))
                 if mode == "serial":
                     metrics.append(metric(f"pipeline {backend} serial p99", fig.p99_ms, "ms"))
+        for (b, mode), figs in runs.items():
+            if b != backend:
+                continue
+            of = f" (median of {len(figs)})" if len(figs) > 1 else ""
+            metrics += [
+                metric(
+                    f"pipeline {backend} {mode} msg/s{of}",
+                    statistics.median(f.msg_per_s for f in figs),
+                    "msg/s",
+                    f"≥ {rate:,.0f}",
+                    at_least(rate * 0.98),
+                ),
+                metric(
+                    f"pipeline {backend} {mode} p99{of}",
+                    statistics.median(f.p99_ms for f in figs),
+                    "ms",
+                    f"≤ {p99:.0f}",
+                    at_most(p99),
+                ),
+            ]
+            if backend in reliable:
+                met, total = reliable[backend]
+                name = f"pipeline {backend} {mode} runs meeting both"
+                metrics.append(metric(name, met, "runs", f"{total} of {total}", at_least(total)))
     return metrics
 
 

@@ -16,7 +16,12 @@ rate       open loop: message i ARRIVES at t0 + i/rate (`--rate`, default the is
            grows and p99 shows it. msg/s = messages / (last commit − t0).
 
     .venv/bin/python bench/workflow_bench.py [--messages 20000] [--backend sqlite|postgres|both]
-        [--modes serial,saturated,rate] [--cap 64] [--rate N] [--history N]
+        [--modes serial,saturated,rate] [--cap 64] [--rate N] [--history N] [--repeat N]
+
+`--repeat N` runs each (backend, mode) N times, a fresh database each time, prints a row per run
+and, for `rate`, how many runs met the target (≥ 98% of the offered rate, p99 within the bound)
+and the median p99. One run's p99 is the 200th-slowest of 20,000 messages in four seconds: a
+few milliseconds of a busy neighbour on a shared host move it; the count says how reliably.
 """
 
 from __future__ import annotations
@@ -95,6 +100,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 TARGET_RATE = {"sqlite": 5000.0, "postgres": 2000.0}
+TARGET_P99_MS = {"sqlite": 10.0, "postgres": 20.0}
+
+
+def meets_target(backend: str, rate: float, r: dict[str, float]) -> bool:
+    """The issue's bar for a rate run: the offered rate kept up with, p99 within the bound."""
+    return r["msg_per_s"] >= 0.98 * rate and r["p99_ms"] <= TARGET_P99_MS[backend]
 
 
 def summary(n: int, wall: float, lat: list[float], batches: int) -> dict[str, float]:
@@ -227,24 +238,21 @@ def main() -> int:
     ap.add_argument(
         "--history", type=int, default=0, help="messages processed, untimed, before the measured ones"
     )
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each backend and mode")
     args = ap.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     rows = []
+    reliability = []
     for backend in backends:
         for mode in args.modes.split(","):
             rate = args.rate or TARGET_RATE[backend]
             label = f"rate {rate:.0f}/s" if mode == "rate" else mode
-            if backend == "sqlite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    url = f"sqlite:///{tmp}/bench.sqlite3"
-                    r = asyncio.run(run(url, args.messages, mode, args.cap, rate, args.history))
-            else:
-                name, url = pg_database()
-                try:
-                    r = asyncio.run(run(url, args.messages, mode, args.cap, rate, args.history))
-                finally:
-                    drop_pg(name)
-            rows.append((backend, label, r))
+            runs = [one_run(backend, args, mode, rate) for _ in range(args.repeat)]
+            rows += [(backend, label, r) for r in runs]
+            if mode == "rate" and args.repeat > 1:
+                met = sum(meets_target(backend, rate, r) for r in runs)
+                median = statistics.median(r["p99_ms"] for r in runs)
+                reliability.append((backend, label, met, len(runs), median))
     older = f", after {args.history} older messages" if args.history else ""
     print(f"workflow pipeline, {args.messages} messages, committed; batch cap {args.cap}{older}")
     head = ("msg/s", "p50 ms", "p99 ms", "max ms")
@@ -254,7 +262,25 @@ def main() -> int:
             f"{backend:9s} {label:16s} {r['msg_per_s']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}"
             f" {r['max_ms']:8.2f} {r['batch']:9.1f}"
         )
+    for backend, label, met, total, median in reliability:
+        print(
+            f"{backend} {label}: {met} of {total} runs met the target "
+            f"(p99 ≤ {TARGET_P99_MS[backend]:.0f} ms); median p99 {median:.2f} ms"
+        )
     return 0
+
+
+def one_run(backend: str, args: argparse.Namespace, mode: str, rate: float) -> dict[str, float]:
+    """One run of `mode` on a fresh database of `backend`."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+            return asyncio.run(run(url, args.messages, mode, args.cap, rate, args.history))
+    name, url = pg_database()
+    try:
+        return asyncio.run(run(url, args.messages, mode, args.cap, rate, args.history))
+    finally:
+        drop_pg(name)
 
 
 if __name__ == "__main__":
