@@ -5,6 +5,7 @@ where it chose badly all the same, the query now fixes its plan, and a test here
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,46 @@ def test_prefetch_of_open_requests_starts_from_the_senders(engine: Engine) -> No
     text = "\n".join(plan)
     assert "ix_ticket_reporter_created" in text, plan  # each sender's tickets of the window…
     assert "Hash" not in text and "Seq Scan on ticket" not in text, plan  # …not all open tickets
+
+
+SET_LATER = ("accepted_by", "resolved_by", "resolved_at", "rated_at")
+
+
+def test_columns_set_after_a_ticket_opens_are_indexed_only_where_set(engine: Engine) -> None:
+    """Migration 0008: opening a ticket writes none of these four indexes (their columns are
+    NULL then), and the outbox has no created_at index (nothing searches by it)."""
+    with engine.connect() as conn:
+        raw = fastsql.driver(conn)
+        if conn.dialect.name == "postgresql":
+            rows = raw.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+        else:
+            rows = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        defs = {str(name): str(sql) for name, sql in rows}
+    for column in SET_LATER:
+        definition = defs[f"ix_ticket_{column}"]
+        assert re.search(rf"\({column}\) WHERE \(?{column} IS NOT NULL\)?$", definition), definition
+    assert "ix_outboxmessage_created_at" not in defs
+    assert "ix_outbox_pending" in defs  # the sender's look-up stays
+
+
+@pytest.mark.parametrize("column", ["resolved_at", "rated_at"])
+def test_bulletin_windows_still_read_the_partial_indexes(engine: Engine, column: str) -> None:
+    """The bulletins count tickets resolved or rated in a window: `column >= ? AND column < ?`
+    implies IS NOT NULL, so the partial index serves it on both backends. (PostgreSQL's tables
+    are tiny here: sequential scans are switched off to ask whether the index can be used.)"""
+    with engine.connect() as conn:
+        raw = fastsql.driver(conn)
+        if conn.dialect.name == "postgresql":
+            raw.execute("SET LOCAL enable_seqscan = off")
+            sql, explain = f"SELECT count(*) FROM ticket WHERE {column} >= %s AND {column} < %s", "EXPLAIN "
+            params: tuple[object, ...] = (SINCE, SINCE.replace(day=29))
+        else:
+            sql, explain = (
+                f"SELECT count(*) FROM ticket WHERE {column} >= ? AND {column} < ?",
+                "EXPLAIN QUERY PLAN ",
+            )
+            params = (SINCE.isoformat(" "), SINCE.replace(day=29).isoformat(" "))
+        plan = "\n".join(str(row[-1]) for row in raw.execute(explain + sql, params))
+    assert f"ix_ticket_{column}" in plan, plan
