@@ -14,8 +14,9 @@ against 3.7 µs with the full one (200,000 tickets; 5.6 ms with none).
 
 The outbox's created_at index had no query: every outbox read goes by status, key or id.
 
-In the workflow benchmark (saturated, batches of 6 on SQLite) a message then cost 16.5-16.8
-write calls instead of 18.5-18.65, and 37-39 kB written instead of 42-43 kB.
+In the workflow benchmark (saturated, batches of 6 on SQLite, in turns with the code before) a
+message then cost 16.51-16.58 write calls instead of 18.22-18.35, and 37.5-37.7 kB written
+instead of 41.1-41.6 kB (the process's own counts in /proc/self/io, checkpoints included).
 """
 
 from collections.abc import Sequence
