@@ -47,7 +47,7 @@ class Metric:
     def cells(self) -> tuple[str, str, str, str, str]:
         if self.value is None:
             value = "n/a"
-        elif abs(self.value) >= 100:
+        elif abs(self.value) >= 100 or self.unit == "runs":  # counts are whole
             value = f"{self.value:,.0f}"
         else:
             value = f"{self.value:.2f}"
