@@ -42,6 +42,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.city_gen import City, LoadStats, load_postgres, load_sqlite  # noqa: E402
 from bench.workflow_bench import drop_pg, pg_database  # noqa: E402
+from storage import sqlite_library  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
@@ -243,6 +244,7 @@ def print_table(city: City, results: list[dict[str, Any]]) -> None:
 
 
 def main() -> int:
+    sqlite_library.tune()  # as `gridbot` does at start, before any connection opens
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--grids", type=int, default=10_000)

@@ -50,6 +50,7 @@ from handlers.clock import VirtualClock  # noqa: E402
 from handlers.events import ChatKind, MessageReceived  # noqa: E402
 from handlers.parsing.parser import warm_parser  # noqa: E402
 from handlers.pipeline import Pipeline  # noqa: E402
+from storage import sqlite_library  # noqa: E402
 from tests.workflow.harness import START  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -229,6 +230,7 @@ def drop_pg(name: str) -> None:
 
 
 def main() -> int:
+    sqlite_library.tune()  # as `gridbot` does at start, before any connection opens
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")

@@ -28,11 +28,15 @@ from sqlalchemy.engine import URL
 from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
+from storage import sqlite_library
 from storage.db import make_engine, resolve_url
 from storage.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("GRIDBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgres")
+
+# As `gridbot` does at start (storage/sqlite_library.py): before any test opens a connection.
+sqlite_library.tune()
 
 
 class _PgServer:

@@ -50,5 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def run() -> int:
+    """The `gridbot` program: the SQLite library set up for the process first (before any
+    connection opens, see storage/sqlite_library.py), then `main`. Tests call `main` itself."""
+    from storage import sqlite_library
+
+    sqlite_library.tune()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -114,6 +114,7 @@ async def serve(args: argparse.Namespace) -> int:
     from config.roster import load_roster
     from handlers.clock import SystemClock
     from handlers.parsing import accel
+    from storage import sqlite_library
     from storage.db import describe_url
 
     log = logging.getLogger("gridbot.serve")
@@ -126,6 +127,7 @@ async def serve(args: argparse.Namespace) -> int:
     runtime = await asyncio.to_thread(open_runtime, url, roster, clock)
     log.info("database %s, roster %s", describe_url(url), roster_file)
     log.info(accel.describe())
+    log.info("SQLite library: %s", sqlite_library.state)
     web_app = web.Application(client_max_size=8 * 1024 * 1024)
     connector: Connector
     if args.connector == "wechaty":
