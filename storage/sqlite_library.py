@@ -36,9 +36,9 @@ def _loaded_library() -> str | None:
     if not maps.exists():
         return None
     for line in maps.read_text().splitlines():
-        path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
-        if "/libsqlite3.so" in path:
-            return path.strip()
+        fields = line.split(maxsplit=5)  # address perms offset dev inode [path]
+        if len(fields) == 6 and "/libsqlite3.so" in fields[5]:
+            return fields[5].strip()
     return None
 
 
@@ -53,9 +53,8 @@ def tune() -> str:
         state = "left as built: the sqlite3 module uses no shared libsqlite3 here"
         return state
     lib = ctypes.CDLL(path)  # the copy already mapped: dlopen gives the same one
-    if lib.sqlite3_libversion_number() != sqlite3.sqlite_version_info[0] * 1_000_000 + (
-        sqlite3.sqlite_version_info[1] * 1_000 + sqlite3.sqlite_version_info[2]
-    ):
+    major, minor, patch = sqlite3.sqlite_version_info
+    if lib.sqlite3_libversion_number() != major * 1_000_000 + minor * 1_000 + patch:
         state = f"left as built: {path} is not the version the sqlite3 module reports"
         return state
     codes = (
