@@ -14,10 +14,9 @@ from sqlmodel import Session, col, select
 
 from bot.connectors.wecom import ACCOUNT
 from handlers.events import ChatKind, Outbound
-from storage.models import OutboxMessage
+from storage.models import MIRRORED, OutboxMessage
 from storage.store import Store
 
-MIRRORED_KINDS = ("major_alert", "major_escalation", "digest", "weekly_bulletin", "monthly_bulletin")
 WINDOW = 500  # recent rows looked at per pass
 
 
@@ -26,18 +25,23 @@ def mirror_key(row: OutboxMessage) -> str:
     return f"wecom:{row.kind}:{digest}"
 
 
+# The newest supervisor messages of the chat accounts. MIRRORED is the literal condition of the
+# partial index ix_outbox_mirrored (migration 0009): the planners read it newest first and stop at
+# the window, never touching the group replies that make up nearly all of the outbox.
+RECENT_MIRRORED = (
+    select(OutboxMessage)
+    .where(MIRRORED, OutboxMessage.account != ACCOUNT)
+    .order_by(col(OutboxMessage.id).desc())
+    .limit(WINDOW)
+)
+
+
 def mirror_once(session_factory: Callable[[], Session]) -> int:
     """Enqueue WeCom copies of recent supervisor messages not mirrored yet; returns how many."""
     with session_factory() as session:
         store = Store(session)
-        stmt = (
-            select(OutboxMessage)
-            .where(col(OutboxMessage.kind).in_(MIRRORED_KINDS), OutboxMessage.account != ACCOUNT)
-            .order_by(col(OutboxMessage.id).desc())
-            .limit(WINDOW)
-        )
         added = 0
-        for row in reversed(list(session.exec(stmt))):
+        for row in reversed(list(session.exec(RECENT_MIRRORED))):
             copy = Outbound(
                 chat=ChatKind.GROUP,
                 to_id="wecom",

@@ -14,8 +14,8 @@ inbound records, outbox, points, ticket events, patrol entries, alerts, and a re
 patrol reports in the batch (`add_patrol_report`) — and sends each table's
 queue as one executemany in `flush_writes()` (one PostgreSQL pipeline for all of them), called
 before commit and before any read of those tables. Inbound records get ids reserved up front
-(`reserve_inbound_ids`) so handlers can cite them at once, and foreign keys are checked at commit
-(`defer_foreign_keys`); on PostgreSQL the batch's senders' open requests are read once
+(`reserve_inbound_ids`) so handlers can cite them at once: the keys citing them are checked at
+commit (INITIALLY DEFERRED, migration 0010). On PostgreSQL the batch's senders' open requests are read once
 (`expect_senders`), where SQLite probes an index per request.
 """
 
@@ -317,7 +317,6 @@ def _open_requests_from(
     return found
 
 
-_DEFER_POSTGRESQL = "SET CONSTRAINTS ALL DEFERRED"  # the deferrable ones: migration 0003
 _RESERVE_INBOUND_POSTGRESQL = (
     "SELECT nextval(pg_get_serial_sequence('inboundmessage', 'id')) FROM generate_series(1, %s)"
 )
@@ -362,7 +361,9 @@ class Store:
         self._expect_all: set[Insert] = set()
         self._queued_keys: set[str] = set()  # `may_exist` outbox keys queued in this unit of work
         self._inbound_ids: list[int] = []  # ids reserved for this batch's inbound rows (deferred)
-        self._fk_deferred = False  # foreign keys checked at commit: queued parents may wait
+        # A batch: the queued parents (inbound records) may wait, their citing keys being
+        # checked at commit (storage.models._message_fk); no other queued table is a parent.
+        self._fk_deferred = False
         # The session's connection for its current transaction (see `_connection`).
         self._tx: SessionTransaction | None = None
         self._tx_connection: Connection | None = None
@@ -496,17 +497,6 @@ class Store:
 
     # -- inbound -------------------------------------------------------------------------------
 
-    def defer_foreign_keys(self) -> None:
-        """Check foreign keys at commit, not per statement, for the rest of this transaction: a
-        ticket may then be written before the queued inbound record it cites (the records go in
-        one executemany at the end). PostgreSQL: the deferrable constraints of migration 0003;
-        SQLite: all of them, until commit or rollback."""
-        connection = self._connection()
-        postgresql = connection.dialect.name == "postgresql"
-        sql = _DEFER_POSTGRESQL if postgresql else "PRAGMA defer_foreign_keys = ON"
-        fastsql.driver(connection).execute(sql)
-        self._fk_deferred = True
-
     def reserve_inbound_ids(self, count: int) -> None:
         """Take ids for the next `count` inbound records, so a batch can queue its inserts (sent as
         one executemany before commit) and still tell handlers each record's id at once.
@@ -576,11 +566,10 @@ class Store:
         self, keys: Sequence[tuple[str, str]], requests_since: datetime | None = None
     ) -> set[tuple[str, str]]:
         """Start a deferred batch of messages: which of `keys` are recorded already
-        (`inbound_seen`), foreign keys deferred (`defer_foreign_keys`) and ids reserved for the
-        new ones (`reserve_inbound_ids`).
+        (`inbound_seen`), and ids reserved for the new ones (`reserve_inbound_ids`).
 
-        On PostgreSQL the three statements go to the server in one pipeline, with the
-        transaction's BEGIN: one round trip instead of four. At 2,000 msg/s the loop takes
+        On PostgreSQL the statements go to the server in one pipeline, with the transaction's
+        BEGIN: one round trip instead of several. At 2,000 msg/s the loop takes
         batches of a handful of messages, and those four were a fifth of such a batch's time. Ids
         are reserved for every key, as the reservation cannot wait for the answer: a duplicate's
         id stays unused, a gap in the sequence that nothing reads. Given `requests_since` (and the
@@ -589,14 +578,13 @@ class Store:
         connection = self._connection()
         if connection.dialect.name != "postgresql":
             seen = self.inbound_seen(keys)
-            self.defer_foreign_keys()
             self.reserve_inbound_ids(len(set(keys) - seen))
+            self._fk_deferred = True
             return seen
         raw = fastsql.driver(connection)
         unique = set(keys)
         since = requests_since - REQUESTS_SLACK if requests_since is not None and self._senders else None
         with raw.pipeline():  # results can be read once it has synced, after the block
-            raw.execute(_DEFER_POSTGRESQL)
             probes = [
                 (account, raw.execute(*seen_query("postgresql", account, ids)))
                 for account, ids in _by_account(unique).items()
@@ -761,6 +749,7 @@ class Store:
             "is_admin": False,
             "is_resident": True,
         }
+        self._settle_deferred_rows()
         new_id = self._insert_once(Person, values, ("code",))
         if new_id is not None and self.cache is not None:
             # The row is what was just written: a detached copy of it, as the cache holds, spares
@@ -776,6 +765,18 @@ class Store:
         )
         assert found is not None
         return found
+
+    def _settle_deferred_rows(self) -> None:
+        """SQLite, in a deferred batch: send the queued rows before a person row goes in.
+
+        Until they are in, a ticket written ahead of its queued inbound record is an outstanding
+        deferred violation. While one is outstanding, SQLite looks up the rows citing each parent
+        row inserted: for a person, those of every table citing people, inbound messages
+        included, which have no index by person (migration 0009: every message wrote an entry
+        there, for the rare first message of someone new). With nothing outstanding SQLite skips
+        the look-up. PostgreSQL never makes it on insert, and a flush there is a round trip."""
+        if self.deferred and self._queued and self._connection().dialect.name == "sqlite":
+            self.flush_writes()
 
     def grid_roles(self, person_id: int) -> list[GridRole]:
         def load() -> list[GridRole]:

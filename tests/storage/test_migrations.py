@@ -71,10 +71,18 @@ def test_upgrade_accepts_an_engine(empty_db_url: str) -> None:
         engine.dispose()
 
 
+# Foreign keys left without an index on purpose (migration 0009, storage/models.py says why):
+# nothing reads messages by grid or person, no grid is inserted while the pipeline's deferred
+# violation is outstanding, and a batch settles it before inserting a person
+# (tests/workflow/test_batch.py checks that look-up is skipped); neither row is ever deleted.
+UNINDEXED_FOREIGN_KEYS = ["inboundmessage.micro_grid_id", "inboundmessage.person_id"]
+
+
 def test_every_foreign_key_column_leads_an_index(empty_db_url: str) -> None:
     """SQLite looks up the citing rows of each parent row it inserts while a deferred violation
     is outstanding (the pipeline's group commit), and both backends do on parent deletes:
-    without an index on the citing column, each such look-up scans the whole table."""
+    without an index on the citing column, each such look-up scans the whole table. The one
+    exception is listed, so that a new unindexed key still fails here."""
     upgrade(empty_db_url)
     engine = make_engine(empty_db_url)
     try:
@@ -87,6 +95,6 @@ def test_every_foreign_key_column_leads_an_index(empty_db_url: str) -> None:
             for fk in inspector.get_foreign_keys(table):
                 if tuple(fk["constrained_columns"][:1]) not in leading:
                     missing.append(f"{table}.{fk['constrained_columns'][0]}")
-        assert missing == []
+        assert missing == UNINDEXED_FOREIGN_KEYS
     finally:
         engine.dispose()

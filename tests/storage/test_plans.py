@@ -125,3 +125,70 @@ def test_bulletin_windows_still_read_the_partial_indexes(engine: Engine, column:
             params = (SINCE.isoformat(" "), SINCE.replace(day=29).isoformat(" "))
         plan = "\n".join(str(row[-1]) for row in raw.execute(explain + sql, params))
     assert f"ix_ticket_{column}" in plan, plan
+
+
+def _index_definitions(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        raw = fastsql.driver(conn)
+        if conn.dialect.name == "postgresql":
+            rows = raw.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+        else:
+            rows = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        return {str(name): str(sql) for name, sql in rows}
+
+
+def test_indexes_a_message_writes_are_the_ones_read(engine: Engine) -> None:
+    """Migration 0009: no person or grid index on messages, the outbox's kind index only over the kinds
+    the WeCom mirror reads, and on SQLite no (reporter_id, created_at) ticket index."""
+    defs = _index_definitions(engine)
+    assert "ix_inboundmessage_micro_grid_id" not in defs
+    assert "ix_inboundmessage_person_id" not in defs
+    assert "ix_outboxmessage_kind" not in defs
+    mirrored = defs["ix_outbox_mirrored"]
+    assert re.search(r"\(id\) WHERE \(?\(?kind\)?.*'major_alert'.*'monthly_bulletin'", mirrored), mirrored
+    postgres = engine.dialect.name == "postgresql"
+    assert ("ix_ticket_reporter_created" in defs) is postgres
+    assert ("ix_ticket_reporter_text" in defs) is not postgres
+
+
+def test_mirror_reads_its_partial_index_newest_first(engine: Engine) -> None:
+    """The WeCom mirror's pass reads ix_outbox_mirrored backwards and stops at its window: no
+    scan of the outbox, no sort of every supervisor message ever sent."""
+    from bot.wecom_mirror import RECENT_MIRRORED
+
+    with engine.connect() as conn:
+        prepared = fastsql.prepare(RECENT_MIRRORED, conn)
+        raw = fastsql.driver(conn)
+        if conn.dialect.name == "postgresql":
+            # Tiny test tables, where a sort of five rows is cheapest: asked whether it could,
+            # not whether it would (with a year's outbox it must).
+            for method in ("seqscan", "bitmapscan", "sort"):
+                raw.execute(f"SET LOCAL enable_{method} = off")
+            plan = [str(row[0]) for row in raw.execute("EXPLAIN " + prepared.sql, prepared.bind({}))]
+        else:
+            rows = raw.execute("EXPLAIN QUERY PLAN " + prepared.sql, prepared.bind({}))
+            plan = [str(row[-1]) for row in rows]
+    text = "\n".join(plan)
+    if engine.dialect.name == "postgresql":
+        assert "Index Scan Backward using ix_outbox_mirrored" in text, plan
+        assert "Sort" not in text, plan
+    else:
+        assert plan == ["SCAN outboxmessage USING INDEX ix_outbox_mirrored"], plan
+
+
+def test_photo_rule_reads_the_reporters_tickets_by_index(tmp_path: Path) -> None:
+    """SQLite, without (reporter_id, created_at) since migration 0009: "this sender's tickets of
+    the last minutes" still starts from the reporter's entries of (reporter_id, masked_text)."""
+    from sqlmodel import col, select
+
+    from storage.models import Ticket
+
+    stmt = (
+        select(Ticket.id)
+        .where(Ticket.reporter_id == 7, col(Ticket.created_at) >= SINCE)
+        .order_by(col(Ticket.id).desc())
+    )
+    plan = _plan(tmp_path, stmt, {})
+    assert "ix_ticket_reporter_text (reporter_id=?)" in plan[0], plan

@@ -254,3 +254,111 @@ async def test_a_write_conflict_in_a_batch_redoes_it_one_by_one(chat: Chat) -> N
     outcomes = await chat.pipeline.handle_batch([chat.event(LEADER, "#帮助", GROUP), event])
     assert [len(o.outbound) for o in outcomes] == [1, 0]  # as one-by-one: the taken key sends nothing
     assert [o.kind for o in outcomes] == ["command", "command"]
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+async def test_someone_new_in_a_batch_costs_no_look_up_of_messages(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: inbound messages have no index by person (migration 0009). Were a deferred
+    violation outstanding when a new person goes in (a ticket written ahead of its queued
+    inbound record), SQLite would look up the messages citing the new person, a scan of them
+    all. The batch sends its queued rows first (`Store._settle_deferred_rows`), so the insert
+    runs the same few hundred VM steps however many messages are stored."""
+    from storage import fastsql
+    from storage.store import Store
+
+    with chat.engine.begin() as conn:  # a year of someone else's messages
+        fastsql.driver(conn).execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+            " INSERT INTO inboundmessage (account, platform_id, chat, sender_id, text, masked_text,"
+            " kind, parsed, received_at, recalled)"
+            " SELECT 'default', 'old-' || i, 'group', 'wx:old', '', '', 'other', '{}',"
+            " '2025-11-01 00:00:00.000000', 0 FROM n"
+        )
+    await chat.group(GROUP, RESIDENT, "你好")  # known before the batch
+    steps: list[int] = []
+    insert_once = Store._insert_once
+
+    def counted(
+        self: Store, model: type[SQLModel], values: dict[str, Any], conflict: Sequence[str]
+    ) -> int | None:
+        if model.__name__ != "Person":
+            return insert_once(self, model, values, conflict)
+        raw = fastsql.driver(self._connection())
+        count = [0]
+
+        def step() -> int:
+            count[0] += 1
+            return 0
+
+        raw.set_progress_handler(step, 1)  # called at every VM instruction
+        try:
+            return insert_once(self, model, values, conflict)
+        finally:
+            raw.set_progress_handler(None, 0)
+            steps.append(count[0])
+
+    monkeypatch.setattr(Store, "_insert_once", counted)
+    batch = [
+        chat.event(RESIDENT, "3号楼2单元楼道灯坏了，晚上黑乎乎的", GROUP),  # a ticket: a violation
+        chat.event("新来的邻居", "大家好，我刚搬来", GROUP),
+    ]
+    outcomes = await chat.pipeline.handle_batch(batch)
+    assert [o.kind for o in outcomes] == ["basic", "other"]
+    with chat.session() as s:
+        assert len(s.exec(select(Ticket)).all()) == 1
+    assert steps and max(steps) < 2_000, steps  # scanning the 20,000 messages took 60,107
+
+
+def _reprepared_statements(engine: Engine) -> dict[str, tuple[int, int]]:
+    """{sql: (times re-prepared, times run)} of every prepared statement of the pool's SQLite
+    connection, read from the library (sqlite3_stmt_status), which the sqlite3 module does not show."""
+    import ctypes
+
+    from storage import sqlite_library
+
+    path = sqlite_library._loaded_library()
+    assert path is not None, "these tests run where the sqlite3 module uses the shared libsqlite3"
+    lib = ctypes.CDLL(path)
+    lib.sqlite3_next_stmt.restype = ctypes.c_void_p
+    lib.sqlite3_next_stmt.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.sqlite3_sql.restype = ctypes.c_char_p
+    lib.sqlite3_sql.argtypes = [ctypes.c_void_p]
+    lib.sqlite3_stmt_status.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    lib.sqlite3_db_filename.restype = ctypes.c_char_p
+    lib.sqlite3_db_filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        # CPython's sqlite3.Connection holds its `sqlite3 *` right after the object header.
+        db = ctypes.c_void_p.from_address(id(driver) + object.__basicsize__).value
+        assert lib.sqlite3_db_filename(db, b"main").decode() == engine.url.database  # that handle
+        found = {}
+        stmt = lib.sqlite3_next_stmt(db, None)
+        while stmt:
+            reprepare, run = lib.sqlite3_stmt_status(stmt, 5, 0), lib.sqlite3_stmt_status(stmt, 6, 0)
+            found[lib.sqlite3_sql(stmt).decode()] = (reprepare, run)  # 5, 6: REPREPARE, RUN
+            stmt = lib.sqlite3_next_stmt(db, stmt)
+        return found
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+async def test_batches_prepare_their_statements_once(chat: Chat) -> None:
+    """SQLite: a batch's statements stay prepared from one batch to the next. The keys citing
+    queued inbound records are deferred by the schema (migration 0010); the flag pragma that
+    deferred them per transaction expired every prepared statement, 8% of a batch's work."""
+    for n in range(4):
+        batch = [
+            chat.event(RESIDENT, f"{n + 1}号楼2单元楼道灯坏了", GROUP),
+            chat.event(LEADER, "今日巡查无异常，零报告", GROUP),
+            chat.event(RESIDENT, "谢谢", GROUP),
+        ]
+        chat.advance(minutes=5)
+        assert [o.kind for o in await chat.pipeline.handle_batch(batch)] == ["basic", "zero_report", "other"]
+    found = _reprepared_statements(chat.engine)
+    tickets = [counts for sql, counts in found.items() if sql.startswith("INSERT INTO ticket ")]
+    assert tickets and tickets[0][1] >= 4, found  # the pipeline's own connection, every batch
+    assert {sql: counts for sql, counts in found.items() if counts[0]} == {}
