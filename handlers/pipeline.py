@@ -134,8 +134,7 @@ class Pipeline:
                     if outcome.duplicate:  # stored meanwhile by another writer: redo one by one
                         raise DeferredWriteConflict(f"message {event.message_id} stored concurrently")
                     outcomes.append(outcome)
-                store.flush_writes()
-                session.commit()
+                store.commit()
                 return outcomes
         except Exception as exc:
             log.warning("batch of %d messages failed (%s); processing one by one", len(events), exc)

@@ -131,12 +131,21 @@ def execute_many(connection: Connection, prepared: Prepared, rows: Sequence[Mapp
 
 
 def execute_batches(
-    connection: Connection, batches: Sequence[tuple[Prepared, Sequence[Mapping[str, Any]]]]
+    connection: Connection,
+    batches: Sequence[tuple[Prepared, Sequence[Mapping[str, Any]]]],
+    *,
+    commit: bool = False,
 ) -> list[int]:
     """`execute_many` for several statements in order; rows changed by each. On PostgreSQL all of
-    them go in one pipeline: one round trip for the lot instead of one per statement."""
+    them go in one pipeline: one round trip for the lot instead of one per statement.
+
+    `commit` (PostgreSQL only): the transaction's COMMIT goes at the end of the same pipeline.
+    Should a statement fail, the server skips the rest, COMMIT included, and the error is raised
+    here with the transaction still open to roll back; a failing COMMIT (a deferred foreign key)
+    has rolled it back itself. Either way the caller sees the error before counting anything."""
     raw = driver(connection)
     if hasattr(raw, "executemany"):  # sqlite3: no round trips to save
+        assert not commit, "SQLite commits through its session"
         return [execute_many(connection, prepared, rows) for prepared, rows in batches]
     cursors = []
     with raw.pipeline():
@@ -144,6 +153,8 @@ def execute_batches(
             cursor = raw.cursor()
             cursor.executemany(prepared.sql, [prepared.bind(row) for row in rows])
             cursors.append(cursor)
+        if commit:
+            raw.execute("COMMIT")
     # Counts are known once the pipeline has synced, i.e. after the block.
     counts = [int(cursor.rowcount) for cursor in cursors]
     for cursor in cursors:

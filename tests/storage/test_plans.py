@@ -16,7 +16,7 @@ from sqlalchemy import ClauseElement, Engine
 from storage import fastsql
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.store import _OUTBOX_KEY, _SAME_OPEN_REQUEST_SQLITE, _open_requests_stmt, seen_query
+from storage.store import _OPEN_REQUESTS, _OUTBOX_KEY, _SAME_OPEN_REQUEST_SQLITE, seen_query
 
 SINCE = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -75,13 +75,14 @@ def test_dedupe_probe_is_one_index_look_up_per_id(engine: Engine) -> None:
 @pytest.mark.parametrize("db_backend", ["postgres"])
 def test_prefetch_of_open_requests_starts_from_the_senders(engine: Engine) -> None:
     """PostgreSQL only: SQLite probes per request (the test above)."""
-    values: dict[str, Any] = {"c0": "wxid_a", "c1": "wxid_b", "c2": "wxid_c", "since": SINCE}
+    values: dict[str, Any] = {"contacts": ["wxid_a", "wxid_b", "wxid_c"], "since": SINCE}
     with engine.connect() as conn:
-        prepared = fastsql.prepare(_open_requests_stmt(3), conn)
+        prepared = fastsql.prepare(_OPEN_REQUESTS, conn)
     plan = _explain(engine, prepared.sql, prepared.bind(values))
     text = "\n".join(plan)
     assert "ix_ticket_reporter_created" in text, plan  # each sender's tickets of the window…
     assert "Hash" not in text and "Seq Scan on ticket" not in text, plan  # …not all open tickets
+    assert "Seq Scan on person" not in text, plan  # each sender one probe of the wechat_id index
 
 
 SET_LATER = ("accepted_by", "resolved_by", "resolved_at", "rated_at")
