@@ -137,6 +137,12 @@ def cached_role(cache: RosterCache, event: MessageReceived) -> str | None:
     return None if known is MISSING else str(known[0])
 
 
+def cached_grid(cache: RosterCache, event: MessageReceived) -> MicroGrid | None:
+    """The micro-grid of the message's group as the roster cache holds it; None if not cached."""
+    grid = cache.peek(room_key(event.room_id)) if event.room_id else None
+    return grid if isinstance(grid, MicroGrid) else None
+
+
 def _sender_key(person_id: int | None, grid_id: int | None) -> tuple[str, int | None, int | None]:
     """The roster cache's key for a person's role in a grid (`sender_of`, `cached_role`)."""
     return ("sender", person_id, grid_id)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from handlers import commands, incidents, reports, tickets
-from handlers.context import MessageContext, Services
+from handlers.context import STAFF_ROLES, MessageContext, Services
 from handlers.events import (
     InboundEvent,
     MemberJoined,
@@ -33,7 +34,7 @@ from handlers.events import (
     RoomRenamed,
     storable,
 )
-from handlers.identity import cached_role, resolve_grid, resolve_person, sender_of
+from handlers.identity import cached_grid, cached_role, resolve_grid, resolve_person, sender_of
 from handlers.outbox import Mailer
 from handlers.parsing import Parser, ParseResult, mask_pii
 from handlers.photos import attach_photo
@@ -118,6 +119,7 @@ class Pipeline:
                 store = Store(session, self.cache, deferred=True)
                 keys = [(e.account, e.message_id) for e in events]
                 store.expect_senders([e.sender_id for e in events])
+                store.expect_patrols(self._patrol_days(events))
                 # The repeat check's window (handlers.tickets) back from the batch's first message.
                 seen = store.open_batch(
                     keys, requests_since=min(e.at for e in events) - tickets.REPEAT_WINDOW
@@ -160,6 +162,20 @@ class Pipeline:
             if role is not None:
                 ahead[i] = (role, self._parse(event, event.text, role))
         return ahead
+
+    def _patrol_days(self, events: Sequence[MessageReceived]) -> set[tuple[int, date]]:
+        """(grid, day) of the batch's messages from grid staff, as far as the roster cache knows
+        them: the patrol records their reports may count into (`Store.expect_patrols`). A guess
+        both ways: a record named here and not reported into stays unchanged, and a report into
+        one not named here is counted by its own upsert."""
+        tz = self.services.policy.tz
+        days = set()
+        for event in events:
+            if cached_role(self.cache, event) in STAFF_ROLES:
+                grid = cached_grid(self.cache, event)
+                if grid is not None and grid.id is not None:
+                    days.add((grid.id, event.at.astimezone(tz).date()))
+        return days
 
     def _parse(self, event: MessageReceived, text: str, role: str) -> ParseResult:
         return self.parser.parse(text, chat=str(event.chat), role=role, now=event.at)

@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, select
 from handlers.context import MessageContext
 from handlers.events import InboundEvent, MessageRecalled, MessageReceived
 from handlers.pipeline import PARSE_AHEAD_MAX_CHARS, Outcome
-from storage.models import InboundMessage, OutboxMessage, Ticket
+from storage.models import InboundMessage, OutboxMessage, PatrolReport, Ticket
 from tests.workflow.harness import Chat, roster_loaded
 
 GROUP = "3号楼微网格群"
@@ -362,3 +362,37 @@ async def test_batches_prepare_their_statements_once(chat: Chat) -> None:
     tickets = [counts for sql, counts in found.items() if sql.startswith("INSERT INTO ticket ")]
     assert tickets and tickets[0][1] >= 4, found  # the pipeline's own connection, every batch
     assert {sql: counts for sql, counts in found.items() if counts[0]} == {}
+
+
+async def test_a_report_into_todays_record_is_counted_without_a_query_of_its_own(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, db_backend: str
+) -> None:
+    """Both backends count a later report into the day's record and say so ("已更新"). On
+    PostgreSQL the batch loaded (and locked) the record with its first round trip
+    (`Store.expect_patrols`), so the report ran no upsert of its own; SQLite, with no round trip
+    to save, upserts the first report of each batch."""
+    from storage.store import Store
+
+    upserts: list[str] = []
+    run = Store._run
+
+    def counted(connection: Any, stmt: Any, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if getattr(getattr(stmt, "table", None), "name", None) == "patrolreport":
+            upserts.append(str(values["status"]))
+        return run(connection, stmt, values)
+
+    await chat.group(GROUP, LEADER, "大家早上好")  # her first message makes her known by contact id
+    monkeypatch.setattr(Store, "_run", staticmethod(counted))
+    first = await chat.pipeline.handle_batch(
+        [chat.event(LEADER, "今日巡查无异常，零报告", GROUP), chat.event(RESIDENT, "谢谢", GROUP)]
+    )
+    assert [o.kind for o in first] == ["zero_report", "other"]
+    chat.advance(minutes=30)
+    later = await chat.pipeline.handle_batch(
+        [chat.event(LEADER, "5号楼3单元楼道堆放的纸箱已清理", GROUP), chat.event(RESIDENT, "好的", GROUP)]
+    )
+    assert [o.kind for o in later] == ["basic", "other"]
+    assert "巡查记录已更新" in later[0].outbound[0].text, later[0].outbound
+    record = chat.one(PatrolReport)
+    assert (record.status, record.entries) == ("basic", 2)
+    assert upserts == (["zero"] if db_backend == "postgres" else ["zero", "basic"])
