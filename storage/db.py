@@ -169,7 +169,9 @@ def _sqlite_engine(parsed: URL, *, immediate: bool, checkpointer: bool, echo: bo
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin_sql)
+        # On the driver connection: `exec_driver_sql` wrapped this one statement in SQLAlchemy's
+        # execution machinery (events, a result object), ~20 µs of every transaction.
+        connection.connection.driver_connection.execute(begin_sql)
 
     return engine
 
