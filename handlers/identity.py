@@ -134,7 +134,13 @@ def cached_role(cache: RosterCache, event: MessageReceived) -> str | None:
     if not isinstance(grid, MicroGrid) or not isinstance(person, Person):
         return None
     known = cache.peek(_sender_key(person.id, grid.id))
-    return None if known is MISSING else str(known[0])
+    if known is not MISSING:
+        return str(known[0])
+    # Someone with no role and no supervisor post anywhere is a resident in every group
+    # (`_role_in`): a resident's first message in another group is parsed ahead too.
+    if cache.peek(("roles", person.id)) == [] and cache.peek(("supervisor", person.id)) == []:
+        return "resident"
+    return None
 
 
 def cached_grid(cache: RosterCache, event: MessageReceived) -> MicroGrid | None:

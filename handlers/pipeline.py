@@ -119,7 +119,7 @@ class Pipeline:
                 store = Store(session, self.cache, deferred=True)
                 keys = [(e.account, e.message_id) for e in events]
                 store.expect_senders([e.sender_id for e in events])
-                store.expect_patrols(self._patrol_days(events))
+                store.expect_patrols(lambda: self._patrol_days(events))
                 # The repeat check's window (handlers.tickets) back from the batch's first message.
                 seen = store.open_batch(
                     keys, requests_since=min(e.at for e in events) - tickets.REPEAT_WINDOW

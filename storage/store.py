@@ -390,7 +390,7 @@ class Store:
         self._patrols: dict[tuple[int, date], PatrolMark] = {}
         # PostgreSQL: (grid, day) pairs whose records `open_batch` loads and locks up front
         # (`expect_patrols`), so even a grid's first report in the batch is queued.
-        self._patrol_keys: list[tuple[int, date]] = []
+        self._patrol_keys_of: Callable[[], Iterable[tuple[int, date]]] | None = None
 
     def cached(self, key: Hashable, load: Callable[[], T]) -> T:
         """A roster-derived fact from the process cache (loaded on a miss; always without one)."""
@@ -627,6 +627,7 @@ class Store:
         raw = fastsql.driver(connection)
         unique = set(keys)
         since = requests_since - REQUESTS_SLACK if requests_since is not None and self._senders else None
+        patrol_keys = sorted(set(self._patrol_keys_of())) if self._patrol_keys_of is not None else []
         with raw.pipeline():  # results can be read once it has synced, after the block
             probes = [
                 (account, raw.execute(*seen_query("postgresql", account, ids)))
@@ -636,12 +637,12 @@ class Store:
             if since is not None:
                 prepared, values = self._open_requests_query(connection, since)
                 requests = raw.execute(prepared.sql, prepared.bind(values))
-            if self._patrol_keys:
-                grids, days = [g for g, _ in self._patrol_keys], [d for _, d in self._patrol_keys]
+            if patrol_keys:
+                grids, days = [g for g, _ in patrol_keys], [d for _, d in patrol_keys]
                 patrols = raw.execute(_PATROLS_POSTGRESQL, (grids, days))
         if since is not None:
             self._requests = _open_requests_from(since, prepared, requests.fetchall())
-        if self._patrol_keys:
+        if patrol_keys:
             for report_id, grid_id, day, status in patrols.fetchall():
                 self._patrols[(grid_id, day)] = PatrolMark(id=report_id, day=day, status=status, first=False)
         self._fk_deferred = True
@@ -1030,12 +1031,13 @@ class Store:
         stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
         return list(self.session.exec(stmt))
 
-    def expect_patrols(self, keys: Iterable[tuple[int, date]]) -> None:
-        """The (grid, day) patrol records this batch's reports may count into. PostgreSQL loads
-        and locks the existing ones with the batch's first round trip (`open_batch`): a report
-        into one then costs none of its own, where the upsert that learns the record's id was a
-        round trip for a fifth of all messages. SQLite has no round trip to save and ignores it."""
-        self._patrol_keys = sorted(set(keys))
+    def expect_patrols(self, keys: Callable[[], Iterable[tuple[int, date]]]) -> None:
+        """The (grid, day) patrol records this batch's reports may count into, asked for only
+        where used. PostgreSQL loads and locks the existing ones with the batch's first round
+        trip (`open_batch`): a report into one then costs none of its own, where the upsert that
+        learns the record's id was a round trip for a fifth of all messages. SQLite has no round
+        trip to save and does not ask."""
+        self._patrol_keys_of = keys
 
     def expect_senders(self, contact_ids: Sequence[str]) -> None:
         """The contacts whose messages this unit of work handles (a batch): what the Store may

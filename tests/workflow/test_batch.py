@@ -396,3 +396,21 @@ async def test_a_report_into_todays_record_is_counted_without_a_query_of_its_own
     record = chat.one(PatrolReport)
     assert (record.status, record.entries) == ("basic", 2)
     assert upserts == (["zero"] if db_backend == "postgres" else ["zero", "basic"])
+
+
+async def test_a_resident_is_parsed_ahead_in_any_group(chat: Chat) -> None:
+    """Someone with no role anywhere is a resident in every group, so the cache answers for a
+    resident's first message in another group (the batch parses it ahead); a leader's role in
+    a group she has not spoken in yet is not guessed."""
+    from handlers.identity import cached_role
+
+    other = "1号楼微网格群"
+    await chat.group(GROUP, LEADER, "大家好")  # binding a room clears the cache: both first
+    await chat.group(other, "陈秀英", "大家好")
+    await chat.group(other, "陈秀英", "今天降温，注意保暖")  # the room cached from here on
+    await chat.group(GROUP, RESIDENT, "你好")
+    await chat.group(GROUP, LEADER, "今天降温，注意保暖")
+    cache = chat.pipeline.cache
+    assert cached_role(cache, chat.event(RESIDENT, "楼道灯坏了", other)) == "resident"
+    assert cached_role(cache, chat.event(LEADER, "楼道灯坏了", GROUP)) == "leader"
+    assert cached_role(cache, chat.event(LEADER, "楼道灯坏了", other)) is None
