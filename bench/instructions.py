@@ -45,7 +45,7 @@ def _child(messages: int, cap: int) -> None:
         def __init__(self) -> None:
             super().__init__(ttl=math.inf)
 
-    pipeline.RosterCache = Unexpiring  # type: ignore[misc]
+    pipeline.RosterCache = Unexpiring  # type: ignore[misc,assignment]
     timed = wb.saturated
 
     async def counted(pipeline: wb.Pipeline, events: list[wb.MessageReceived], cap: int) -> dict[str, float]:
