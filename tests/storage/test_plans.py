@@ -85,12 +85,7 @@ def test_prefetch_of_open_requests_starts_from_the_senders(engine: Engine) -> No
     assert "Seq Scan on person" not in text, plan  # each sender one probe of the wechat_id index
 
 
-SET_LATER = ("accepted_by", "resolved_by", "resolved_at", "rated_at")
-
-
-def test_columns_set_after_a_ticket_opens_are_indexed_only_where_set(engine: Engine) -> None:
-    """Migration 0008: opening a ticket writes none of these four indexes (their columns are
-    NULL then), and the outbox has no created_at index (nothing searches by it)."""
+def _index_definitions(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         raw = fastsql.driver(conn)
         if conn.dialect.name == "postgresql":
@@ -99,7 +94,16 @@ def test_columns_set_after_a_ticket_opens_are_indexed_only_where_set(engine: Eng
             )
         else:
             rows = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
-        defs = {str(name): str(sql) for name, sql in rows}
+        return {str(name): str(sql) for name, sql in rows}
+
+
+SET_LATER = ("accepted_by", "resolved_by", "resolved_at", "rated_at")
+
+
+def test_columns_set_after_a_ticket_opens_are_indexed_only_where_set(engine: Engine) -> None:
+    """Migration 0008: opening a ticket writes none of these four indexes (their columns are
+    NULL then), and the outbox has no created_at index (nothing searches by it)."""
+    defs = _index_definitions(engine)
     for column in SET_LATER:
         definition = defs[f"ix_ticket_{column}"]
         assert re.search(rf"\({column}\) WHERE \(?{column} IS NOT NULL\)?$", definition), definition
@@ -126,18 +130,6 @@ def test_bulletin_windows_still_read_the_partial_indexes(engine: Engine, column:
             params = (SINCE.isoformat(" "), SINCE.replace(day=29).isoformat(" "))
         plan = "\n".join(str(row[-1]) for row in raw.execute(explain + sql, params))
     assert f"ix_ticket_{column}" in plan, plan
-
-
-def _index_definitions(engine: Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        raw = fastsql.driver(conn)
-        if conn.dialect.name == "postgresql":
-            rows = raw.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-            )
-        else:
-            rows = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
-        return {str(name): str(sql) for name, sql in rows}
 
 
 def test_indexes_a_message_writes_are_the_ones_read(engine: Engine) -> None:
