@@ -612,8 +612,8 @@ class Store:
         (`inbound_seen`), and ids reserved for the new ones (`reserve_inbound_ids`).
 
         On PostgreSQL the statements go to the server in one pipeline, with the transaction's
-        BEGIN: one round trip instead of several. At 2,000 msg/s the loop takes
-        batches of a handful of messages, and those four were a fifth of such a batch's time. Ids
+        BEGIN: one round trip instead of one each. At 2,000 msg/s the loop takes batches of a
+        handful of messages, and those round trips were a fifth of such a batch's time. Ids
         are reserved for every key, as the reservation cannot wait for the answer: a duplicate's
         id stays unused, a gap in the sequence that nothing reads. Given `requests_since` (and the
         senders, `expect_senders`), the senders' open requests since then go in the same pipeline,
