@@ -12,7 +12,10 @@ GridBot's serial SQLite pipeline (bench/opsdroid_bench.py).
 
 Targets: parser mean ≤ 40 µs/msg; pipeline ≥ 5,000 msg/s with p99 ≤ 10 ms on SQLite and
 ≥ 2,000 msg/s with p99 ≤ 20 ms on PostgreSQL (the `rate` mode: open-loop arrivals at the target
-rate, latency = commit − arrival).
+rate, latency = commit − arrival). The issue set them on a machine where opsdroid does ~750
+msg/s; opsdroid runs first here, and where this host's figure is more than 5% off that, the rate
+runs are repeated at the targets times (opsdroid here ÷ 750), with the same p99 bounds. Both
+sets are printed: the targets as written decide "met", the scaled set says what the host does.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.opsdroid_bench import compare, parse_workflow_runs, parse_workflow_table  # noqa: E402
+from bench.opsdroid_bench import (  # noqa: E402
+    ISSUE_OPSDROID_MSG_PER_S,
+    compare,
+    host_factor,
+    parse_workflow_runs,
+    parse_workflow_table,
+)
 
 PARTS = ("parser", "workflow", "serve", "city", "opsdroid")
 
@@ -105,36 +114,40 @@ RELIABILITY = re.compile(
 )
 
 
-def workflow_metrics(n: int, rate_runs: int = RATE_RUNS) -> list[Metric]:
+def workflow_metrics(n: int, rate_runs: int = RATE_RUNS, factor: float | None = None) -> list[Metric]:
     """Serial and saturated once; the rate mode `rate_runs` times, reported as the median run's
-    figures and how many runs met the bar."""
+    figures and how many runs met the bar. With the host's `factor` (opsdroid's yardstick, see
+    bench/opsdroid_bench.py) well away from 1, the rate runs again at the targets times it."""
     once = parse_workflow_table(
         run("workflow_bench.py", "--backend", "both", "--messages", str(n), "--modes", "serial,saturated")
     )
-    rated = run(
-        "workflow_bench.py",
-        "--backend",
-        "both",
-        "--messages",
-        str(n),
-        "--modes",
-        "rate",
-        "--repeat",
-        str(rate_runs),
-    )
-    runs = parse_workflow_runs(rated)
-    reliable = {m["backend"]: (int(m["met"]), int(m["runs"])) for m in RELIABILITY.finditer(rated)}
     metrics = []
-    for backend, (rate, p99) in TARGETS.items():
+    for backend in TARGETS:
         for (b, mode), fig in once.items():
             if b == backend:
                 metrics.append(metric(f"pipeline {backend} {mode} msg/s", fig.msg_per_s, "msg/s"))
                 if mode == "serial":
                     metrics.append(metric(f"pipeline {backend} serial p99", fig.p99_ms, "ms"))
+    metrics += rate_metrics(n, rate_runs, 1.0)
+    if factor is not None and abs(factor - 1) > 0.05:
+        metrics += rate_metrics(n, rate_runs, factor)
+    return metrics
+
+
+def rate_metrics(n: int, rate_runs: int, factor: float) -> list[Metric]:
+    """The rate mode on both backends at the targets times `factor`, `rate_runs` runs each."""
+    args = ["--backend", "both", "--messages", str(n), "--modes", "rate", "--repeat", str(rate_runs)]
+    rated = run("workflow_bench.py", *args, "--host-factor", f"{factor:.4f}")
+    runs = parse_workflow_runs(rated)
+    reliable = {m["backend"]: (int(m["met"]), int(m["runs"])) for m in RELIABILITY.finditer(rated)}
+    scaled = "" if factor == 1.0 else f", host-scaled x{factor:.2f}"
+    metrics = []
+    for backend, (target, p99) in TARGETS.items():
+        rate = round(target * factor)
         for (b, mode), figs in runs.items():
             if b != backend:
                 continue
-            of = f" (median of {len(figs)})" if len(figs) > 1 else ""
+            of = f" (median of {len(figs)}{scaled})" if len(figs) > 1 or scaled else ""
             metrics += [
                 metric(
                     f"pipeline {backend} {mode} msg/s{of}",
@@ -153,7 +166,7 @@ def workflow_metrics(n: int, rate_runs: int = RATE_RUNS) -> list[Metric]:
             ]
             if backend in reliable:
                 met, total = reliable[backend]
-                name = f"pipeline {backend} {mode} runs meeting both"
+                name = f"pipeline {backend} {mode} runs meeting both{scaled}"
                 metrics.append(metric(name, met, "runs", f"{total} of {total}", at_least(total)))
     return metrics
 
@@ -192,7 +205,7 @@ def city_metrics(grids: int, days: int) -> list[Metric]:
     return metrics
 
 
-def opsdroid_metrics(n: int) -> list[Metric]:
+def opsdroid_metrics(n: int, host: list[float]) -> list[Metric]:
     """opsdroid, then GridBot's SQLite pipeline right after it (same n, serial + saturated): load on
     a shared machine drifts, so the ratio comes from back-to-back runs, not from the workflow part
     minutes earlier."""
@@ -204,8 +217,11 @@ def opsdroid_metrics(n: int) -> list[Metric]:
     r = compare(n, None, None)
     if r is None:
         return [Metric("opsdroid comparison (pip could not install opsdroid)", None, "")]
+    factor = host_factor(float(r["opsdroid_msg_per_s"]))
+    host.append(factor)
     metrics = [
         metric("opsdroid 0.31.0 sqlite msg/s (serial)", float(r["opsdroid_msg_per_s"]), "msg/s"),
+        metric(f"host speed (opsdroid ÷ the issue's ~{ISSUE_OPSDROID_MSG_PER_S:.0f} msg/s)", factor, "×"),
         metric("opsdroid p50", float(r["opsdroid_p50_ms"]), "ms"),
         metric("opsdroid p99", float(r["opsdroid_p99_ms"]), "ms"),
     ]
@@ -262,11 +278,14 @@ def main() -> int:
             failures.append(f"{name}: {exc}")
             metrics.append(Metric(f"{name} (failed, see below)", None, ""))
 
+    # opsdroid before the pipeline: its figure is the host's speed by the issue's yardstick, and
+    # the rate runs are then repeated at the targets scaled to it.
+    host: list[float] = []
     part("parser", lambda: parser_metrics(20_000 if args.quick else 100_000))
-    part("workflow", lambda: workflow_metrics(n))
+    part("opsdroid", lambda: opsdroid_metrics(min(n, 5000), host))
+    part("workflow", lambda: workflow_metrics(n, factor=host[0] if host else None))
     part("serve", lambda: serve_metrics(2000 if args.quick else 5000))
     part("city", lambda: city_metrics(grids, days))
-    part("opsdroid", lambda: opsdroid_metrics(min(n, 5000)))
     print()
     print_table(metrics)
     for failure in failures:

@@ -120,11 +120,14 @@ class Pipeline:
                 keys = [(e.account, e.message_id) for e in events]
                 store.expect_senders([e.sender_id for e in events])
                 store.expect_patrols(lambda: self._patrol_days(events))
-                # The repeat check's window (handlers.tickets) back from the batch's first message.
+                ahead: dict[int, tuple[str, ParseResult]] = {}
+                # The repeat check's window (handlers.tickets) back from the batch's first message;
+                # the batch is parsed while the store's first round trip is out (PostgreSQL).
                 seen = store.open_batch(
-                    keys, requests_since=min(e.at for e in events) - tickets.REPEAT_WINDOW
+                    keys,
+                    requests_since=min(e.at for e in events) - tickets.REPEAT_WINDOW,
+                    meanwhile=lambda: ahead.update(self._parse_ahead(events)),
                 )
-                ahead = self._parse_ahead(events, seen)
                 outcomes = []
                 for i, event in enumerate(events):
                     key = (event.account, event.message_id)
@@ -143,9 +146,7 @@ class Pipeline:
             self.cache.clear()  # it may hold rows of the rolled-back transaction
             return [await self.handle_message(event) for event in events]
 
-    def _parse_ahead(
-        self, events: Sequence[MessageReceived], seen: set[tuple[str, str]]
-    ) -> dict[int, tuple[str, ParseResult]]:
+    def _parse_ahead(self, events: Sequence[MessageReceived]) -> dict[int, tuple[str, ParseResult]]:
         """The batch's messages parsed one after another, before any is handled, each with its
         sender's role as the roster cache holds it: {index: (role, result)}.
 
@@ -153,10 +154,12 @@ class Pipeline:
         handlers' and SQLite's work, a parse took twice as long (25 µs a message against 12 in the
         workflow bench's mix). A message whose role is not cached is parsed in its turn, and one
         whose role has changed by then (a claim earlier in the batch) is parsed again: the
-        result is a function of text, chat, role and time alone."""
+        result is a function of text, chat, role and time alone. A message already recorded is
+        parsed too (which ones are is the answer of the round trip this overlaps) and its result
+        not used: a duplicate delivery is rare."""
         ahead: dict[int, tuple[str, ParseResult]] = {}
         for i, event in enumerate(events):
-            if (event.account, event.message_id) in seen or len(event.text) > PARSE_AHEAD_MAX_CHARS:
+            if len(event.text) > PARSE_AHEAD_MAX_CHARS:
                 continue
             role = cached_role(self.cache, event)
             if role is not None:

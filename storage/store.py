@@ -606,7 +606,10 @@ class Store:
         return seen
 
     def open_batch(
-        self, keys: Sequence[tuple[str, str]], requests_since: datetime | None = None
+        self,
+        keys: Sequence[tuple[str, str]],
+        requests_since: datetime | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> set[tuple[str, str]]:
         """Start a deferred batch of messages: which of `keys` are recorded already
         (`inbound_seen`), and ids reserved for the new ones (`reserve_inbound_ids`).
@@ -617,12 +620,18 @@ class Store:
         are reserved for every key, as the reservation cannot wait for the answer: a duplicate's
         id stays unused, a gap in the sequence that nothing reads. Given `requests_since` (and the
         senders, `expect_senders`), the senders' open requests since then go in the same pipeline,
-        for `same_open_request`: nearly every batch asks, and it was a round trip of its own."""
+        for `same_open_request`: nearly every batch asks, and it was a round trip of its own.
+
+        `meanwhile`, work of the caller's that needs none of the answers (the batch's parsing),
+        runs while that round trip is out: the statements are on the wire when queued, so the
+        server runs them on its own core as this one parses."""
         connection = self._connection()
         if connection.dialect.name != "postgresql":
             seen = self.inbound_seen(keys)
             self.reserve_inbound_ids(len(set(keys) - seen))
             self._fk_deferred = True
+            if meanwhile is not None:
+                meanwhile()
             return seen
         raw = fastsql.driver(connection)
         unique = set(keys)
@@ -640,6 +649,8 @@ class Store:
             if patrol_keys:
                 grids, days = [g for g, _ in patrol_keys], [d for _, d in patrol_keys]
                 patrols = raw.execute(_PATROLS_POSTGRESQL, (grids, days))
+            if meanwhile is not None:
+                meanwhile()
         if since is not None:
             self._requests = _open_requests_from(since, prepared, requests.fetchall())
         if patrol_keys:

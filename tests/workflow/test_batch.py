@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -190,6 +191,57 @@ async def test_a_batch_is_parsed_ahead_once_per_message(chat: Chat, monkeypatch:
     )
     assert [o.kind for o in outcomes] == ["zero_report", "basic", "other", "other"]
     assert steps == ["parse"] * 3 + ["handle"] * 3 + ["parse", "handle"]
+
+
+async def test_a_batch_is_parsed_while_its_first_round_trip_is_out(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, db_backend: str
+) -> None:
+    """The batch's parsing runs inside `Store.open_batch`. On PostgreSQL that is while the
+    pipeline is open and its statements are already on the server: a second connection sees the
+    batch's ids reserved from the sequence before the first parse returns, so the server works
+    on its own core while this one parses (one of the statements, not a queue sent at the end)."""
+    from storage import fastsql
+    from storage.store import Store
+
+    for _ in range(2):  # (the leader's first message binds her contact id, which empties the cache)
+        await chat.pipeline.handle_batch([chat.event(who, "收到", GROUP) for who in (LEADER, RESIDENT)])
+    parser, opening, seen_at_parse = chat.pipeline.parser, Store.open_batch, []
+    inside: list[Any] = []
+
+    def open_batch(self: Store, *args: Any, **kw: Any) -> set[tuple[str, str]]:
+        inside.append(fastsql.driver(self._connection()))
+        try:
+            return opening(self, *args, **kw)
+        finally:
+            inside.pop()
+
+    def reserved() -> int:
+        with chat.engine.connect() as other:
+            seq = other.exec_driver_sql("SELECT pg_get_serial_sequence('inboundmessage', 'id')").scalar()
+            return int(other.exec_driver_sql(f"SELECT last_value FROM {seq}").scalar_one())
+
+    before = reserved() if db_backend == "postgres" else 0
+
+    class Watching:
+        def parse(self, text: str, **kw: Any) -> Any:
+            assert inside, "parsed outside Store.open_batch"
+            if db_backend == "postgres" and not seen_at_parse:
+                assert inside[-1].pgconn.pipeline_status, "the pipeline had synced already"
+                deadline = time.monotonic() + 5
+                while reserved() == before and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                seen_at_parse.append(reserved() - before)
+            return parser.parse(text, **kw)
+
+    monkeypatch.setattr(Store, "open_batch", open_batch)
+    monkeypatch.setattr(chat.pipeline, "parser", Watching())
+    chat.advance(minutes=1)
+    texts = ["今天巡查一圈，都正常", "5号楼2单元楼道灯坏了", "谢谢"]
+    outcomes = await chat.pipeline.handle_batch(
+        [chat.event(who, text, GROUP) for who, text in zip((LEADER, RESIDENT, RESIDENT), texts, strict=True)]
+    )
+    assert [o.kind for o in outcomes] == ["zero_report", "basic", "other"]
+    assert seen_at_parse == ([3] if db_backend == "postgres" else [])
 
 
 async def test_dedupe_in_a_batch_is_per_account(chat: Chat) -> None:
