@@ -205,8 +205,9 @@ async def test_a_batch_is_parsed_while_its_first_round_trip_is_out(
 
     for _ in range(2):  # (the leader's first message binds her contact id, which empties the cache)
         await chat.pipeline.handle_batch([chat.event(who, "收到", GROUP) for who in (LEADER, RESIDENT)])
-    parser, opening, seen_at_parse = chat.pipeline.parser, Store.open_batch, []
+    parser, opening = chat.pipeline.parser, Store.open_batch
     inside: list[Any] = []
+    seen_at_parse: list[int] = []
 
     def open_batch(self: Store, *args: Any, **kw: Any) -> set[tuple[str, str]]:
         inside.append(fastsql.driver(self._connection()))
