@@ -1,10 +1,11 @@
 """Every GridBot benchmark in one command, one table: metric, value, unit, target, met?
 
-Runs, each as a subprocess whose printed output is parsed (the benches stay independent):
-parser (bench/parse_bench.py), workflow pipeline on SQLite and PostgreSQL (bench/workflow_bench.py,
-modes serial + saturated + rate), the running service (bench/serve_bench.py), the city
-(bench/city_bench.py, default full scale: 10,000 grids × 365 days) and opsdroid 0.31.0 beside
-GridBot's serial SQLite pipeline (bench/opsdroid_bench.py).
+Runs, each as a subprocess whose printed output is parsed (the benches stay independent): the
+host's steadiness (bench/host_probe.py), parser (bench/parse_bench.py), opsdroid 0.31.0 beside
+GridBot's serial SQLite pipeline (bench/opsdroid_bench.py), workflow pipeline on SQLite and
+PostgreSQL (bench/workflow_bench.py, modes serial + saturated + rate), the running service
+(bench/serve_bench.py) and the city (bench/city_bench.py, default full scale: 10,000 grids × 365
+days).
 
     .venv/bin/python bench/run_all.py                 # everything, city at full scale (tens of minutes)
     .venv/bin/python bench/run_all.py --quick         # small sizes, no serve bench, city 500 × 30
@@ -42,7 +43,7 @@ from bench.opsdroid_bench import (  # noqa: E402
     parse_workflow_table,
 )
 
-PARTS = ("parser", "workflow", "serve", "city", "opsdroid")
+PARTS = ("host", "parser", "workflow", "serve", "city", "opsdroid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,18 @@ def run(script: str, *args: str, timeout: float | None = None) -> str:
 def _num(pattern: str, text: str) -> float | None:
     m = re.search(pattern, text)
     return float(m.group(1).replace(",", "")) if m else None
+
+
+def host_metrics(seconds: float) -> list[Metric]:
+    """bench/host_probe.py: how steady the machine is, with nothing of GridBot's running."""
+    out = run("host_probe.py", "--seconds", str(seconds), "--json")
+    r = json.loads(next(ln for ln in out.splitlines() if ln.startswith("JSON "))[5:])
+    return [
+        metric("host: fixed work unit, median", r["median_us"], "µs"),
+        metric("host: time the same work ran over 1.5× slower", r["slowed_share_pct"], "%"),
+        metric("host: longest such stretch", r["longest_slowed_ms"], "ms"),
+        metric("host: slowest unit", r["max_unit_ms"], "ms"),
+    ]
 
 
 def parser_metrics(n: int) -> list[Metric]:
@@ -281,6 +294,7 @@ def main() -> int:
     # opsdroid before the pipeline: its figure is the host's speed by the issue's yardstick, and
     # the rate runs are then repeated at the targets scaled to it.
     host: list[float] = []
+    part("host", lambda: host_metrics(5 if args.quick else 10))
     part("parser", lambda: parser_metrics(20_000 if args.quick else 100_000))
     part("opsdroid", lambda: opsdroid_metrics(min(n, 5000), host))
     part("workflow", lambda: workflow_metrics(n, factor=host[0] if host else None))
